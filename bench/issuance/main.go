@@ -1,0 +1,243 @@
+// Command issuance measures certificate issuance throughput through Signet's
+// HTTP API (P-256 CSRs, auto-approved profile, every certificate durably
+// recorded before it is returned) as a ratio to the in-process cost of the
+// same cryptographic work, measured in the same run on the same machine.
+//
+//	go run ./bench/issuance -duration 10s -concurrency 1,16
+//
+// The load is bounded: each phase stops after -duration or -max requests,
+// and traffic goes only to the server it starts on 127.0.0.1.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/signet-pki/signet/internal/app"
+	"github.com/signet-pki/signet/internal/auth"
+	"github.com/signet-pki/signet/internal/certutil"
+	"github.com/signet-pki/signet/internal/config"
+	"github.com/signet-pki/signet/internal/issuance"
+)
+
+const adminKey = "bench-admin-key-0123456789abcdefghij"
+
+func main() {
+	duration := flag.Duration("duration", 10*time.Second, "length of each phase")
+	maxReq := flag.Int("max", 200000, "upper bound on requests per phase")
+	concList := flag.String("concurrency", "1,16", "comma-separated client concurrency levels")
+	csrCount := flag.Int("csrs", 256, "distinct CSRs to cycle through")
+	flag.Parse()
+	if err := run(*duration, *maxReq, *concList, *csrCount); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(duration time.Duration, maxReq int, concList string, csrCount int) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir, err := os.MkdirTemp("", "signet-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg := config.Defaults()
+	cfg.DataDir, cfg.Listen, cfg.InsecureHTTP = dir, "127.0.0.1:0", true
+	cfg.AdminAPIKey, cfg.KeyPassphrase, cfg.LogLevel = adminKey, "bench-passphrase-123456", "error"
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ready := make(chan net.Addr, 1)
+	go func() { _ = a.Serve(ctx, ready) }()
+	base := "http://" + (<-ready).String()
+
+	csrs, err := makeCSRs(csrCount)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Signet issuance benchmark — %s, GOMAXPROCS=%d, %s per phase, %d distinct P-256 CSRs\n\n",
+		runtime.Version(), runtime.GOMAXPROCS(0), duration, len(csrs))
+
+	baseline, err := inProcess(ctx, a, csrs, duration, maxReq, false)
+	if err != nil {
+		return err
+	}
+	withLint, err := inProcess(ctx, a, csrs, duration, maxReq, true)
+	if err != nil {
+		return err
+	}
+	fmt.Println("| measurement | certificates/s | ratio to in-process | p50 | p99 | errors |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Printf("| in-process baseline: parse+verify CSR, x509.CreateCertificate, all cores | %.0f | 1.00 | | | |\n", baseline.rate)
+	fmt.Printf("| in-process + zlint (Signet lints every certificate) | %.0f | %.2f | | | |\n", withLint.rate, withLint.rate/baseline.rate)
+	for _, s := range strings.Split(concList, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 {
+			return fmt.Errorf("bad concurrency %q", s)
+		}
+		res := overHTTP(ctx, base, csrs, c, duration, maxReq)
+		fmt.Printf("| HTTP API, concurrency %d, durable (SQLite, synchronous=FULL) | %.0f | %.2f | %s | %s | %d |\n",
+			c, res.rate, res.rate/baseline.rate, res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond), res.errors)
+	}
+	return nil
+}
+
+type result struct {
+	rate     float64
+	p50, p99 time.Duration
+	errors   int64
+}
+
+func makeCSRs(n int) ([][]byte, error) {
+	out := make([][]byte, n)
+	for i := range out {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("host-%d.bench.example.com", i)
+		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+			Subject: pkix.Name{CommonName: name}, DNSNames: []string{name}}, key)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+	}
+	return out, nil
+}
+
+// inProcess is the baseline: the same cryptographic work as an issuance, no
+// HTTP, no storage, on every core.
+func inProcess(ctx context.Context, a *app.App, csrs [][]byte, d time.Duration, maxReq int, lint bool) (result, error) {
+	sys := auth.WithPrincipal(ctx, auth.System())
+	issuing, err := a.CAs.Get(sys, app.IssuingCAName)
+	if err != nil {
+		return result{}, err
+	}
+	iss, err := a.CAs.Issuer(ctx, issuing.ID)
+	if err != nil {
+		return result{}, err
+	}
+	linter, err := issuance.NewLinter()
+	if err != nil {
+		return result{}, err
+	}
+	var done atomic.Int64
+	var firstErr atomic.Value
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; time.Now().Before(deadline) && done.Load() < int64(maxReq); i++ {
+				csr, err := certutil.ParseCSR(csrs[i%len(csrs)])
+				if err != nil {
+					firstErr.Store(err)
+					return
+				}
+				serial, _ := certutil.NewSerial()
+				tmpl := &x509.Certificate{SerialNumber: serial, Subject: csr.Subject, DNSNames: csr.DNSNames,
+					NotBefore: time.Now(), NotAfter: time.Now().AddDate(0, 0, 90), KeyUsage: x509.KeyUsageDigitalSignature,
+					ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true}
+				der, err := x509.CreateCertificate(nil, tmpl, iss.Cert, csr.PublicKey, iss.Signer)
+				if err != nil {
+					firstErr.Store(err)
+					return
+				}
+				if lint {
+					_ = linter.Check(der)
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return result{}, err
+	}
+	return result{rate: float64(done.Load()) / time.Since(start).Seconds()}, nil
+}
+
+// overHTTP enrolls with c concurrent keep-alive clients.
+func overHTTP(ctx context.Context, base string, csrs [][]byte, c int, d time.Duration, maxReq int) result {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}, Timeout: 30 * time.Second}
+	bodies := make([][]byte, len(csrs))
+	for i, csr := range csrs {
+		bodies[i], _ = json.Marshal(map[string]string{"profile": app.DefaultProfile, "csr": string(csr)})
+	}
+	var issued, errs atomic.Int64
+	lat := make([][]time.Duration, c)
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; time.Now().Before(deadline) && issued.Load()+errs.Load() < int64(maxReq); i += c {
+				t0 := time.Now()
+				ok := enroll(ctx, client, base, bodies[i%len(bodies)])
+				lat[w] = append(lat[w], time.Since(t0))
+				if ok {
+					issued.Add(1)
+				} else {
+					errs.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	res := result{rate: float64(issued.Load()) / elapsed.Seconds(), errors: errs.Load()}
+	if len(all) > 0 {
+		res.p50, res.p99 = all[len(all)/2], all[len(all)*99/100]
+	}
+	return res
+}
+
+func enroll(ctx context.Context, client *http.Client, base string, body []byte) bool {
+	req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/certificates", bytes.NewReader(body))
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode == http.StatusCreated
+}

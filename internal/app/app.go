@@ -1,0 +1,143 @@
+// Package app is the composition root: config -> store -> keys -> services ->
+// HTTP server. It is the only package that knows every other one.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/signet-pki/signet/internal/auth"
+	"github.com/signet-pki/signet/internal/ca"
+	"github.com/signet-pki/signet/internal/config"
+	"github.com/signet-pki/signet/internal/httpapi"
+	"github.com/signet-pki/signet/internal/inventory"
+	"github.com/signet-pki/signet/internal/issuance"
+	"github.com/signet-pki/signet/internal/keystore"
+	"github.com/signet-pki/signet/internal/profile"
+	"github.com/signet-pki/signet/internal/store/sqlite"
+)
+
+// App is a running Signet node's services.
+type App struct {
+	Config    config.Config
+	Log       *slog.Logger
+	Store     *sqlite.Store
+	CAs       *ca.Service
+	Profiles  *profile.Service
+	Issuance  *issuance.Service
+	Inventory *inventory.Service
+	APIKeys   *auth.APIKeys
+	API       *httpapi.API
+	now       func() time.Time
+
+	// FirstStart describes what bootstrap created, for the banner; nil on later starts.
+	FirstStart *Bootstrap
+}
+
+// Open builds every service over the data directory, creating it (and the
+// default CA hierarchy, profile and admin key) on first start.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	pass, err := keystore.LoadPassphrase(cfg.KeyPassphrase, cfg.PassphrasePath())
+	if err != nil {
+		return nil, fmt.Errorf("CA key passphrase: %w", err)
+	}
+	sealer, err := keystore.NewSealer(pass)
+	if err != nil {
+		return nil, fmt.Errorf("CA key passphrase: %w", err)
+	}
+	now := func() time.Time { return time.Now().UTC() }
+	st, err := sqlite.Open(ctx, cfg.DatabasePath(), sqlite.Options{Clock: now})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	a := &App{Config: cfg, Log: log, Store: st, now: now}
+	if err := a.wire(ctx, sealer); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if a.FirstStart, err = a.bootstrap(ctx); err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("first start: %w", err)
+	}
+	return a, nil
+}
+
+func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
+	a.CAs = ca.New(a.Store, sealer, a.now)
+	if err := a.CAs.LoadKeys(ctx); err != nil {
+		return fmt.Errorf("load CA keys (is SIGNET_KEY_PASSPHRASE right?): %w", err)
+	}
+	linter, err := issuance.NewLinter()
+	if err != nil {
+		return err
+	}
+	a.Profiles = profile.New(a.Store, a.CAs, a.now)
+	a.Issuance = issuance.New(a.Store, a.CAs, a.Profiles, linter, a.now)
+	a.Inventory = inventory.New(a.Store, a.now)
+	a.APIKeys = auth.NewAPIKeys(a.Store, a.now)
+	a.API = httpapi.New(httpapi.Services{CAs: a.CAs, Profiles: a.Profiles, Issuance: a.Issuance,
+		Inventory: a.Inventory, APIKeys: a.APIKeys, Auth: a.APIKeys, Now: a.now,
+		Ready: func(ctx context.Context) error { _, err := a.Store.Summarize(ctx, a.now()); return err },
+	}, a.Log)
+	return nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// Serve listens on the configured address until ctx is done, then shuts down
+// gracefully. ready, if not nil, receives the bound address once listening.
+func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
+	ln, err := net.Listen("tcp", a.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if !a.Config.InsecureHTTP {
+		tlsCfg, err := a.serverTLS(ctx)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		srv.TLSConfig = tlsCfg
+	}
+	if ready != nil {
+		ready <- ln.Addr()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if a.Config.InsecureHTTP {
+			errc <- srv.Serve(ln)
+		} else {
+			errc <- srv.ServeTLS(ln, "", "")
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

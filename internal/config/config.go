@@ -1,0 +1,112 @@
+// Package config is Signet's server configuration: an optional YAML file,
+// overridden by SIGNET_* environment variables, overridden by flags, with
+// defaults that make `signet serve` work with no configuration at all.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is everything `signet serve` needs.
+type Config struct {
+	DataDir      string `yaml:"data_dir"`
+	Listen       string `yaml:"listen"`
+	InsecureHTTP bool   `yaml:"insecure_http"` // plain HTTP, for use behind a TLS proxy and in tests
+	PublicURL    string `yaml:"public_url"`    // how clients reach this server; defaults from Listen
+	LogLevel     string `yaml:"log_level"`     // debug | info | warn | error
+	LogFormat    string `yaml:"log_format"`    // text | json
+
+	// Secrets come from the environment only, never from the file or flags
+	// (flags show up in process listings).
+	KeyPassphrase string `yaml:"-"` // SIGNET_KEY_PASSPHRASE; else a key file in DataDir
+	AdminAPIKey   string `yaml:"-"` // SIGNET_ADMIN_API_KEY, used on first start only
+}
+
+// Defaults returns the zero-configuration settings.
+func Defaults() Config {
+	return Config{DataDir: "signet-data", Listen: "127.0.0.1:8443", LogLevel: "info", LogFormat: "text"}
+}
+
+// LoadFile merges a YAML file into c. A missing path is an error; an empty path does nothing.
+func (c *Config) LoadFile(path string) error {
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	if err := yaml.Unmarshal(b, c); err != nil {
+		return fmt.Errorf("parse config %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadEnv merges SIGNET_* variables into c.
+func (c *Config) LoadEnv(getenv func(string) string) error {
+	set := func(dst *string, name string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	set(&c.DataDir, "SIGNET_DATA_DIR")
+	set(&c.Listen, "SIGNET_LISTEN")
+	set(&c.PublicURL, "SIGNET_PUBLIC_URL")
+	set(&c.LogLevel, "SIGNET_LOG_LEVEL")
+	set(&c.LogFormat, "SIGNET_LOG_FORMAT")
+	set(&c.KeyPassphrase, "SIGNET_KEY_PASSPHRASE")
+	set(&c.AdminAPIKey, "SIGNET_ADMIN_API_KEY")
+	if v := getenv("SIGNET_INSECURE_HTTP"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("SIGNET_INSECURE_HTTP: %w", err)
+		}
+		c.InsecureHTTP = b
+	}
+	return nil
+}
+
+// Validate checks the settings and fills derived defaults.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir is required"))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen %q: want host:port: %w", c.Listen, err))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
+	}
+	if c.AdminAPIKey != "" && len(c.AdminAPIKey) < 24 {
+		errs = append(errs, errors.New("SIGNET_ADMIN_API_KEY must be at least 24 characters"))
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	c.DataDir = abs
+	return nil
+}
+
+// DatabasePath is the SQLite file inside the data directory.
+func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "signet.db") }
+
+// PassphrasePath is the generated key-encryption passphrase file, used when
+// SIGNET_KEY_PASSPHRASE is not set.
+func (c *Config) PassphrasePath() string { return filepath.Join(c.DataDir, "ca-passphrase") }

@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/signet-pki/signet/internal/problem"
+)
+
+// problemDoc is an RFC 9457 problem document with Signet's stable code.
+type problemDoc struct {
+	Type       string              `json:"type"`
+	Title      string              `json:"title"`
+	Status     int                 `json:"status"`
+	Detail     string              `json:"detail"`
+	Code       string              `json:"code"`
+	Violations []problem.Violation `json:"violations,omitempty"`
+	RequestID  string              `json:"request_id,omitempty"`
+}
+
+// statusOf is the one mapping from domain error kinds to HTTP status codes.
+func statusOf(k problem.Kind) int {
+	switch k {
+	case problem.KindInvalid:
+		return http.StatusBadRequest
+	case problem.KindNotFound:
+		return http.StatusNotFound
+	case problem.KindConflict:
+		return http.StatusConflict
+	case problem.KindUnauthorized:
+		return http.StatusUnauthorized
+	case problem.KindForbidden:
+		return http.StatusForbidden
+	case problem.KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case problem.KindUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// writeError renders err as a problem document. Errors that are not domain
+// problems are logged and reported as a generic 500 so internals never leak.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	pe := problem.As(err)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		pe = problem.New(problem.KindTooLarge, "body_too_large", "the request body exceeds %d bytes", mbe.Limit)
+	case pe == nil && r.Context().Err() != nil:
+		pe = problem.New(problem.KindUnavailable, "request_cancelled", "the request was cancelled or timed out")
+	case pe == nil:
+		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
+		pe = problem.New(problem.KindInternal, "internal_error", "an internal error occurred; it has been logged")
+	}
+	status := statusOf(pe.Kind)
+	if pe.Kind == problem.KindInternal && pe.Err != nil {
+		log.ErrorContext(r.Context(), "internal error", "err", pe.Err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="signet"`)
+	}
+	doc := problemDoc{Type: "urn:signet:problem:" + pe.Code, Title: http.StatusText(status), Status: status,
+		Detail: pe.Message, Code: pe.Code, Violations: pe.Violations, RequestID: requestID(r.Context())}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(doc)
+}

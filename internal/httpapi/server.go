@@ -1,0 +1,212 @@
+// Package httpapi is Signet's native REST API v1: routing, authentication
+// middleware, JSON and problem documents, and the OpenAPI description. It
+// translates HTTP to calls on the domain services and nothing more.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/signet-pki/signet/internal/auth"
+	"github.com/signet-pki/signet/internal/ca"
+	"github.com/signet-pki/signet/internal/inventory"
+	"github.com/signet-pki/signet/internal/issuance"
+	"github.com/signet-pki/signet/internal/problem"
+	"github.com/signet-pki/signet/internal/profile"
+)
+
+// Authenticator turns a bearer token into a principal.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (*auth.Principal, error)
+}
+
+// Services are the domain services the API exposes.
+type Services struct {
+	CAs       *ca.Service
+	Profiles  *profile.Service
+	Issuance  *issuance.Service
+	Inventory *inventory.Service
+	APIKeys   *auth.APIKeys
+	Auth      Authenticator
+	// Ready reports whether the server can take traffic (store reachable).
+	Ready func(ctx context.Context) error
+	// Now is the clock used to derive the "expired" status in responses.
+	Now func() time.Time
+}
+
+// API is the HTTP handler of the native API.
+type API struct {
+	svc    Services
+	log    *slog.Logger
+	mux    *http.ServeMux
+	routes []route
+}
+
+// route is one operation; the table drives both the mux and the OpenAPI document.
+type route struct {
+	method, pattern, summary, tag string
+	public                        bool
+	handler                       func(w http.ResponseWriter, r *http.Request) error
+}
+
+// maxBody limits every request body; import bundles get more.
+const (
+	maxBody       = 1 << 20
+	maxImportBody = 8 << 20
+)
+
+// New builds the API handler.
+func New(svc Services, log *slog.Logger) *API {
+	a := &API{svc: svc, log: log, mux: http.NewServeMux()}
+	a.routes = a.table()
+	for _, rt := range a.routes {
+		a.mux.Handle(rt.method+" "+rt.pattern, a.wrap(rt))
+	}
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, a.log, problem.NotFound("route_not_found", "no route %s %s", r.Method, r.URL.Path))
+	})
+	return a
+}
+
+func (a *API) now() time.Time { return a.svc.Now() }
+
+func (a *API) table() []route {
+	var rs []route
+	rs = append(rs, a.systemRoutes()...)
+	rs = append(rs, a.caRoutes()...)
+	rs = append(rs, a.templateRoutes()...)
+	rs = append(rs, a.profileRoutes()...)
+	rs = append(rs, a.requestRoutes()...)
+	rs = append(rs, a.certificateRoutes()...)
+	rs = append(rs, a.apiKeyRoutes()...)
+	return rs
+}
+
+// ServeHTTP adds a request id, access log and panic recovery around the mux.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+	r = r.WithContext(ctx)
+	w.Header().Set("X-Request-Id", id)
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if sw.status == 0 {
+				writeError(sw, r, a.log, problem.New(problem.KindInternal, "internal_error", "an internal error occurred; it has been logged"))
+			}
+		}
+		a.log.DebugContext(ctx, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "duration", time.Since(start))
+	}()
+	a.mux.ServeHTTP(sw, r)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// wrap authenticates (unless the route is public), limits the body and renders errors.
+func (a *API) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := int64(maxBody)
+		if strings.HasSuffix(rt.pattern, "/import") {
+			limit = maxImportBody
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if !rt.public {
+			p, err := a.authenticate(r)
+			if err != nil {
+				writeError(w, r, a.log, err)
+				return
+			}
+			r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+		}
+		if err := rt.handler(w, r); err != nil {
+			writeError(w, r, a.log, err)
+		}
+	})
+}
+
+func (a *API) authenticate(r *http.Request) (*auth.Principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if h == "" {
+		return nil, problem.Unauthorized("unauthenticated", "an API key is required: send Authorization: Bearer <key>")
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return nil, problem.Unauthorized("invalid_authorization", "the Authorization header must be \"Bearer <key>\"")
+	}
+	p, err := a.svc.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		return nil, err
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		p.SourceIP = host
+	}
+	return p, nil
+}
+
+func (a *API) systemRoutes() []route {
+	return []route{
+		{method: "GET", pattern: "/healthz", summary: "Liveness", tag: "system", public: true, handler: a.healthz},
+		{method: "GET", pattern: "/readyz", summary: "Readiness (store reachable)", tag: "system", public: true, handler: a.readyz},
+		{method: "GET", pattern: "/api/v1/openapi.json", summary: "This OpenAPI document", tag: "system", public: true, handler: a.openAPI},
+		{method: "GET", pattern: "/api/v1/me", summary: "The caller's identity and roles", tag: "system", handler: a.me},
+	}
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) error {
+	if a.svc.Ready != nil {
+		if err := a.svc.Ready(r.Context()); err != nil {
+			a.log.WarnContext(r.Context(), "not ready", "err", err)
+			return problem.New(problem.KindUnavailable, "not_ready", "the store is not reachable")
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	return writeJSON(w, http.StatusOK, map[string]any{"id": p.ID, "name": p.Name, "roles": p.Roles, "api_key_id": p.APIKeyID})
+}

@@ -1,0 +1,154 @@
+package issuance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/signet-pki/signet/internal/auth"
+	"github.com/signet-pki/signet/internal/certutil"
+	"github.com/signet-pki/signet/internal/problem"
+	"github.com/signet-pki/signet/internal/store"
+)
+
+// ImportInput is a PEM bundle of certificates from any issuer.
+type ImportInput struct {
+	PEM   string
+	Owner string // defaults to the caller
+}
+
+// Skipped explains why one certificate of a bundle was not imported.
+type Skipped struct {
+	SHA256 string `json:"sha256"`
+	Serial string `json:"serial"`
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
+}
+
+// ImportResult lists what an import did with each certificate.
+type ImportResult struct {
+	Imported []store.Certificate
+	Skipped  []Skipped
+}
+
+// Import adds certificates Signet did not issue to the inventory, linking
+// each to a known CA when one signed it. Certificates already present are
+// skipped, not duplicated.
+func (s *Service) Import(ctx context.Context, in ImportInput) (*ImportResult, error) {
+	caller, err := auth.Require(ctx, auth.PermCertImport)
+	if err != nil {
+		return nil, err
+	}
+	certs, err := certutil.ParseCertificates([]byte(in.PEM))
+	if err != nil {
+		return nil, err
+	}
+	if in.Owner == "" {
+		in.Owner = caller.ID
+	}
+	now := s.now()
+	res := &ImportResult{}
+	recs := make([]*store.Certificate, 0, len(certs))
+	for _, c := range certs {
+		rec := &store.Certificate{
+			Serial: certutil.SerialHex(c.SerialNumber), Issuer: c.Issuer.String(), Subject: c.Subject.String(),
+			CommonName: c.Subject.CommonName, SANs: sanStrings(c), KeyType: certutil.KeyTypeLabel(c.PublicKey),
+			NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), SHA1: certutil.SHA1Hex(c.Raw),
+			SHA256: certutil.SHA256Hex(c.Raw), DER: c.Raw, Status: store.CertActive, Source: store.SourceImported,
+			Owner: in.Owner, CreatedAt: now, UpdatedAt: now,
+		}
+		if iss, ok := s.cas.FindIssuer(ctx, c); ok {
+			rec.CAID = iss.CA.ID
+		}
+		recs = append(recs, rec)
+	}
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		res.Imported, res.Skipped = nil, nil // the store may retry a batch
+		for _, rec := range recs {
+			skip, err := importOne(ctx, tx, rec)
+			if err != nil {
+				return err
+			}
+			if skip != nil {
+				res.Skipped = append(res.Skipped, *skip)
+				continue
+			}
+			res.Imported = append(res.Imported, *rec)
+			tx.AppendAudit(event(caller, now, "certificate.import", "certificate", rec.Serial, "success",
+				map[string]any{"subject": rec.Subject, "issuer": rec.Issuer, "sha256": rec.SHA256}))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func importOne(ctx context.Context, tx store.Tx, rec *store.Certificate) (*Skipped, error) {
+	if _, err := tx.GetCertificateBySHA256(ctx, rec.SHA256); err == nil {
+		return &Skipped{SHA256: rec.SHA256, Serial: rec.Serial, Code: "already_present", Reason: "the certificate is already in the inventory"}, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("check for existing certificate: %w", err)
+	}
+	if _, err := tx.GetCertificate(ctx, rec.Serial); err == nil {
+		return &Skipped{SHA256: rec.SHA256, Serial: rec.Serial, Code: "serial_conflict",
+			Reason: "another certificate with this serial is already in the inventory"}, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("check serial: %w", err)
+	}
+	if err := tx.InsertCertificate(ctx, rec); err != nil {
+		return nil, fmt.Errorf("insert imported certificate: %w", err)
+	}
+	return nil, nil
+}
+
+// Download formats.
+const (
+	FormatPEM   = "pem"
+	FormatDER   = "der"
+	FormatChain = "chain"
+	FormatPKCS7 = "pkcs7"
+)
+
+// Download is a certificate rendered for delivery.
+type Download struct {
+	Body        []byte
+	ContentType string
+	Extension   string
+}
+
+// Download renders a certificate as PEM, DER, a PEM chain (leaf to root) or PKCS#7.
+func (s *Service) Download(ctx context.Context, serial, format string) (*Download, error) {
+	if _, err := auth.Require(ctx, auth.PermCertRead); err != nil {
+		return nil, err
+	}
+	c, err := s.getCertificate(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	return Render(c.DER, s.chainDER(ctx, c), format)
+}
+
+// Render encodes a leaf and its issuing chain in one of the download formats.
+func Render(leaf []byte, chain [][]byte, format string) (*Download, error) {
+	all := append([][]byte{leaf}, chain...)
+	switch format {
+	case "", FormatPEM:
+		return &Download{Body: certutil.EncodeCertsPEM(leaf), ContentType: "application/x-pem-file", Extension: "pem"}, nil
+	case FormatDER:
+		return &Download{Body: leaf, ContentType: "application/pkix-cert", Extension: "cer"}, nil
+	case FormatChain:
+		return &Download{Body: certutil.EncodeCertsPEM(all...), ContentType: "application/x-pem-file", Extension: "pem"}, nil
+	case FormatPKCS7:
+		p7, err := certutil.EncodePKCS7(all...)
+		if err != nil {
+			return nil, err
+		}
+		return &Download{Body: p7, ContentType: "application/pkcs7-mime", Extension: "p7b"}, nil
+	case "pkcs12":
+		return nil, problem.Invalid("format_unavailable", "PKCS#12 is only available at issuance, for server-generated keys: Signet never stores private keys")
+	default:
+		return nil, problem.Invalid("format_invalid", "unknown format %q (want pem, der, chain or pkcs7)", format)
+	}
+}

@@ -1,0 +1,222 @@
+package issuance
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/signet-pki/signet/internal/auth"
+	"github.com/signet-pki/signet/internal/ca"
+	"github.com/signet-pki/signet/internal/problem"
+	"github.com/signet-pki/signet/internal/store"
+)
+
+// RFC 5280 CRLReason codes.
+const (
+	ReasonUnspecified     = 0
+	ReasonKeyCompromise   = 1
+	ReasonCertificateHold = 6
+	ReasonRemoveFromCRL   = 8
+)
+
+var reasonNames = map[string]int{
+	"unspecified": 0, "key_compromise": 1, "ca_compromise": 2, "affiliation_changed": 3, "superseded": 4,
+	"cessation_of_operation": 5, "certificate_hold": 6, "privilege_withdrawn": 9, "aa_compromise": 10,
+}
+
+// ReasonName returns the snake_case name of an RFC 5280 reason code.
+func ReasonName(code int) string {
+	for n, c := range reasonNames {
+		if c == code {
+			return n
+		}
+	}
+	return strconv.Itoa(code)
+}
+
+// ParseReason accepts a reason name (snake_case or camelCase as in RFC 5280) or code.
+// certificateHold and removeFromCRL are refused: use Suspend and Resume.
+func ParseReason(s string) (int, error) {
+	if s == "" {
+		return ReasonUnspecified, nil
+	}
+	code, err := strconv.Atoi(s)
+	if err != nil {
+		var ok bool
+		code, ok = reasonNames[camelToSnake(s)]
+		if !ok {
+			return 0, problem.Invalid("reason_invalid", "unknown revocation reason %q", s)
+		}
+	}
+	switch {
+	case code == ReasonCertificateHold || code == ReasonRemoveFromCRL:
+		return 0, problem.Invalid("reason_invalid", "use suspend and resume for certificateHold")
+	case code < 0 || code > 10 || code == 7:
+		return 0, problem.Invalid("reason_invalid", "revocation reason %d is not an RFC 5280 reason", code)
+	}
+	return code, nil
+}
+
+func camelToSnake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 && !(s[i-1] >= 'A' && s[i-1] <= 'Z') {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// RenewInput renews a certificate with a new CSR (same or new key) or a
+// server-generated key (re-key).
+type RenewInput struct {
+	CSR            string
+	Keygen         *Keygen
+	ValidityDays   int
+	Profile        string // optional; required for imported certificates
+	PKCS12Password string
+}
+
+// Renew issues a successor certificate for the same names and links the two.
+func (s *Service) Renew(ctx context.Context, serial string, in RenewInput) (*Issued, error) {
+	caller, err := auth.Require(ctx, auth.PermEnroll)
+	if err != nil {
+		return nil, err
+	}
+	old, err := s.getCertificate(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayActOn(caller, old); err != nil {
+		return nil, err
+	}
+	if old.Status != store.CertActive {
+		return nil, problem.Conflict("certificate_not_active", "certificate %s is %s and cannot be renewed", old.Serial, old.Status)
+	}
+	if old.RenewedBy != "" {
+		return nil, problem.Conflict("certificate_already_renewed", "certificate %s was already renewed by %s", old.Serial, old.RenewedBy)
+	}
+	profRef := in.Profile
+	if profRef == "" {
+		profRef = old.ProfileID
+	}
+	if profRef == "" {
+		return nil, problem.Invalid("profile_required", "certificate %s was not issued from a profile; name one to renew it", old.Serial)
+	}
+	prof, err := s.profiles.Resolve(ctx, profRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkProfileUsable(prof, "api"); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	req := &store.Request{ID: store.NewID("req"), ProfileID: prof.Profile.ID, RequesterID: caller.ID, Status: store.RequestPending,
+		Kind: "renew", ValidityDays: in.ValidityDays, RenewalOf: old.Serial, Owner: old.Owner, CreatedAt: now, UpdatedAt: now}
+	enroll := EnrollInput{CSR: in.CSR, Keygen: in.Keygen, ValidityDays: in.ValidityDays}
+	if in.Keygen != nil {
+		if enroll.Subject, enroll.SANs, err = namesOf(old); err != nil {
+			return nil, err
+		}
+	}
+	sub, err := s.subjectFromInput(enroll, req, prof)
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(ctx, caller, issueJob{req: req, prof: prof, sub: sub, renewOf: old, p12Password: in.PKCS12Password})
+}
+
+// namesOf recovers the subject and SANs of a stored certificate for re-keying.
+func namesOf(c *store.Certificate) (ca.Subject, []string, error) {
+	cert, err := x509.ParseCertificate(c.DER)
+	if err != nil {
+		return ca.Subject{}, nil, fmt.Errorf("parse certificate %s: %w", c.Serial, err)
+	}
+	n := cert.Subject
+	return ca.Subject{CommonName: n.CommonName, Organization: n.Organization, OrganizationalUnit: n.OrganizationalUnit,
+		Country: n.Country, Province: n.Province, Locality: n.Locality, StreetAddress: n.StreetAddress,
+		PostalCode: n.PostalCode, SerialNumber: n.SerialNumber}, sanStrings(cert), nil
+}
+
+// Revoke revokes a certificate permanently with an RFC 5280 reason.
+func (s *Service) Revoke(ctx context.Context, serial string, reason int) (*store.Certificate, error) {
+	return s.transition(ctx, serial, "certificate.revoke", func(c *store.Certificate) error {
+		if c.Status == store.CertRevoked {
+			return problem.Conflict("certificate_already_revoked", "certificate %s is already revoked", c.Serial)
+		}
+		c.Status, c.RevocationReason = store.CertRevoked, reason
+		return nil
+	})
+}
+
+// Suspend puts a certificate on hold (RFC 5280 certificateHold).
+func (s *Service) Suspend(ctx context.Context, serial string) (*store.Certificate, error) {
+	return s.transition(ctx, serial, "certificate.suspend", func(c *store.Certificate) error {
+		if c.Status != store.CertActive {
+			return problem.Conflict("certificate_not_active", "certificate %s is %s and cannot be suspended", c.Serial, c.Status)
+		}
+		c.Status, c.RevocationReason = store.CertOnHold, ReasonCertificateHold
+		return nil
+	})
+}
+
+// Resume takes a certificate off hold.
+func (s *Service) Resume(ctx context.Context, serial string) (*store.Certificate, error) {
+	return s.transition(ctx, serial, "certificate.resume", func(c *store.Certificate) error {
+		if c.Status != store.CertOnHold {
+			return problem.Conflict("certificate_not_on_hold", "certificate %s is %s, not on hold", c.Serial, c.Status)
+		}
+		c.Status, c.RevocationReason, c.RevokedAt = store.CertActive, 0, nil
+		return nil
+	})
+}
+
+// transition applies a status change atomically: the update only lands if
+// the status is still what change saw, so concurrent revocations cannot both win.
+func (s *Service) transition(ctx context.Context, serial, action string, change func(*store.Certificate) error) (*store.Certificate, error) {
+	caller, err := auth.Require(ctx, auth.PermCertRevoke)
+	if err != nil {
+		return nil, err
+	}
+	canon, err := s.getCertificate(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayActOn(caller, canon); err != nil {
+		return nil, err
+	}
+	var out *store.Certificate
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		c, err := tx.GetCertificate(ctx, canon.Serial)
+		if err != nil {
+			return fmt.Errorf("load certificate: %w", err)
+		}
+		from := c.Status
+		if err := change(c); err != nil {
+			return err
+		}
+		now := s.now()
+		c.UpdatedAt = now
+		if c.Status != store.CertActive {
+			c.RevokedAt = &now
+		}
+		if err := tx.UpdateCertificate(ctx, c, from); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return problem.Conflict("certificate_changed", "certificate %s changed status concurrently; retry", c.Serial)
+			}
+			return fmt.Errorf("update certificate: %w", err)
+		}
+		tx.AppendAudit(event(caller, now, action, "certificate", c.Serial, "success",
+			map[string]any{"from": from, "to": c.Status, "reason": ReasonName(c.RevocationReason)}))
+		out = c
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,124 @@
+// Package issuance is the one place certificates are made: enrollment with a
+// CSR or a server-generated key, the approval workflow, renewal, revocation,
+// suspension, resumption and import. Transports (REST, ACME, EST, ...) are
+// thin adapters over this service.
+package issuance
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"time"
+
+	"github.com/signet-pki/signet/internal/auth"
+	"github.com/signet-pki/signet/internal/ca"
+	"github.com/signet-pki/signet/internal/certutil"
+	"github.com/signet-pki/signet/internal/problem"
+	"github.com/signet-pki/signet/internal/profile"
+	"github.com/signet-pki/signet/internal/store"
+)
+
+// Store is the persistence issuance needs.
+type Store interface {
+	GetRequest(ctx context.Context, id string) (*store.Request, error)
+	ListRequests(ctx context.Context, q store.ListQuery) ([]store.Request, string, error)
+	GetCertificate(ctx context.Context, serial string) (*store.Certificate, error)
+	GetIdempotency(ctx context.Context, principalID, key string) (*store.Idempotency, error)
+	Update(ctx context.Context, fn func(tx store.Tx) error) error
+}
+
+// CAs gives access to issuing CAs.
+type CAs interface {
+	Issuer(ctx context.Context, id string) (*ca.Issuer, error)
+	FindIssuer(ctx context.Context, cert *x509.Certificate) (*ca.Issuer, bool)
+}
+
+// Profiles resolves profile names to profile + template.
+type Profiles interface {
+	Resolve(ctx context.Context, ref string) (*profile.Resolved, error)
+}
+
+// CertLinter checks an issued certificate before it is returned.
+type CertLinter interface {
+	Check(der []byte) error
+}
+
+// Service issues and manages certificates.
+type Service struct {
+	store    Store
+	cas      CAs
+	profiles Profiles
+	linter   CertLinter
+	now      func() time.Time
+}
+
+// New returns the issuance service.
+func New(s Store, cas CAs, profiles Profiles, linter CertLinter, now func() time.Time) *Service {
+	return &Service{store: s, cas: cas, profiles: profiles, linter: linter, now: now}
+}
+
+// Issued is the outcome of an enrollment, approval or renewal.
+type Issued struct {
+	Request     *store.Request
+	Certificate *store.Certificate // nil while the request is pending
+	Chain       [][]byte           // issuing CA chain (DER), leaf excluded
+	// PrivateKeyPEM and PKCS12 are set only when the server generated the key,
+	// and only in this response: the key is never stored.
+	PrivateKeyPEM []byte
+	PKCS12        []byte
+	Replayed      bool // an Idempotency-Key retry: the original result, without any key material
+}
+
+func (s *Service) getCertificate(ctx context.Context, serial string) (*store.Certificate, error) {
+	canon, err := certutil.NormalizeSerial(serial)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.store.GetCertificate(ctx, canon)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem.NotFound("certificate_not_found", "no certificate with serial %s", canon)
+	}
+	return c, err
+}
+
+// GetCertificate returns an inventory entry by serial (any accepted serial form).
+func (s *Service) GetCertificate(ctx context.Context, serial string) (*store.Certificate, error) {
+	if _, err := auth.Require(ctx, auth.PermCertRead); err != nil {
+		return nil, err
+	}
+	return s.getCertificate(ctx, serial)
+}
+
+// GetRequest returns a request by id.
+func (s *Service) GetRequest(ctx context.Context, id string) (*store.Request, error) {
+	if _, err := auth.Require(ctx, auth.PermRequestRead); err != nil {
+		return nil, err
+	}
+	r, err := s.store.GetRequest(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem.NotFound("request_not_found", "no request %q", id)
+	}
+	return r, err
+}
+
+// ListRequests pages through requests, optionally by status and profile.
+func (s *Service) ListRequests(ctx context.Context, q store.ListQuery) ([]store.Request, string, error) {
+	if _, err := auth.Require(ctx, auth.PermRequestRead); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListRequests(ctx, q)
+}
+
+// mayActOn enforces that requesters only touch certificates they own; managers
+// and admins act on any. (Team ownership arrives with tenancy.)
+func mayActOn(p *auth.Principal, c *store.Certificate) error {
+	if p.HasRole(auth.RoleAdmin) || p.HasRole(auth.RoleManager) || c.Owner == p.ID {
+		return nil
+	}
+	return problem.Forbidden("not_owner", "certificate %s belongs to %s", c.Serial, c.Owner)
+}
+
+func event(p *auth.Principal, at time.Time, action, objType, id, outcome string, details map[string]any) store.AuditEvent {
+	return store.AuditEvent{Time: at, Principal: p.ID, Action: action, ObjectType: objType, ObjectID: id,
+		Outcome: outcome, Details: details}
+}

@@ -1,0 +1,229 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/signet-pki/signet/internal/auth"
+	"github.com/signet-pki/signet/internal/problem"
+	"github.com/signet-pki/signet/internal/store"
+)
+
+// ProfileInput creates or replaces a profile. Template and CA accept ids or names.
+type ProfileInput struct {
+	Name                string   `json:"name"`
+	Description         string   `json:"description"`
+	Template            string   `json:"template"`
+	CA                  string   `json:"ca"`
+	Approval            string   `json:"approval"`
+	DefaultValidityDays int      `json:"default_validity_days"`
+	EnrollmentMethods   []string `json:"enrollment_methods"`
+	DeliveryFormat      string   `json:"delivery_format"`
+	Status              string   `json:"status"`
+}
+
+// Resolved is a profile with its template and CA looked up, as issuance needs it.
+type Resolved struct {
+	Profile  store.Profile
+	Template *Template
+}
+
+func (s *Service) validateProfile(ctx context.Context, r templateReader, in *ProfileInput) (*store.Template, *store.CA, error) {
+	var vs []problem.Violation
+	add := func(field, code, msg string) {
+		vs = append(vs, problem.Violation{Field: field, Code: code, Message: msg})
+	}
+	if err := validName(in.Name); err != nil {
+		vs = append(vs, problem.As(err).Violations...)
+	}
+	if in.Approval == "" {
+		in.Approval = ApprovalAuto
+	}
+	if in.Approval != ApprovalAuto && in.Approval != ApprovalManual {
+		add("approval", "invalid", "approval must be auto or manual")
+	}
+	if len(in.EnrollmentMethods) == 0 {
+		in.EnrollmentMethods = []string{"api"}
+	}
+	if m, ok := containsAll(EnrollmentMethods, in.EnrollmentMethods); !ok {
+		add("enrollment_methods", "invalid", fmt.Sprintf("unknown enrollment method %q (want %v)", m, EnrollmentMethods))
+	}
+	if in.DeliveryFormat == "" {
+		in.DeliveryFormat = "pem"
+	}
+	if f, ok := containsAll(DeliveryFormats, []string{in.DeliveryFormat}); !ok {
+		add("delivery_format", "invalid", fmt.Sprintf("unknown delivery format %q (want %v)", f, DeliveryFormats))
+	}
+	if in.Status == "" {
+		in.Status = "active"
+	}
+	if in.Status != "active" && in.Status != "disabled" {
+		add("status", "invalid", "status must be active or disabled")
+	}
+	tpl, err := templateByRef(ctx, r, in.Template)
+	if err != nil {
+		if problem.KindOf(err) != problem.KindNotFound {
+			return nil, nil, err
+		}
+		add("template", "not_found", fmt.Sprintf("no template %q", in.Template))
+	}
+	ca, err := s.cas.Resolve(ctx, in.CA)
+	if err != nil {
+		if problem.KindOf(err) != problem.KindNotFound {
+			return nil, nil, err
+		}
+		add("ca", "not_found", fmt.Sprintf("no CA %q", in.CA))
+	} else if len(ca.KeyBlob) == 0 {
+		add("ca", "ca_has_no_key", fmt.Sprintf("CA %s has no private key in Signet and cannot issue", ca.Name))
+	}
+	if tpl != nil && len(vs) == 0 {
+		t, err := parseTemplate(tpl)
+		if err != nil {
+			return nil, nil, err
+		}
+		if in.DefaultValidityDays < 0 || in.DefaultValidityDays > t.Parsed.MaxValidityDays {
+			add("default_validity_days", "invalid",
+				fmt.Sprintf("default_validity_days must be between 0 and the template's maximum (%d)", t.Parsed.MaxValidityDays))
+		}
+	}
+	if len(vs) > 0 {
+		return nil, nil, problem.Violations("profile_invalid", "the profile is invalid", vs)
+	}
+	return tpl, ca, nil
+}
+
+// CreateProfile validates and stores a profile.
+func (s *Service) CreateProfile(ctx context.Context, in ProfileInput) (*store.Profile, error) {
+	caller, err := auth.Require(ctx, auth.PermProfileWrite)
+	if err != nil {
+		return nil, err
+	}
+	var out *store.Profile
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		tpl, ca, err := s.validateProfile(ctx, tx, &in)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		rec := &store.Profile{ID: store.NewID("prof"), CreatedAt: now}
+		fillProfile(rec, in, tpl.ID, ca.ID)
+		if err := tx.InsertProfile(ctx, rec); err != nil {
+			if errors.Is(err, store.ErrDuplicate) {
+				return problem.Conflict("profile_exists", "a profile named %q already exists", in.Name)
+			}
+			return fmt.Errorf("insert profile: %w", err)
+		}
+		tx.AppendAudit(audit(caller, now, "profile.create", "profile", rec.ID, map[string]any{"name": rec.Name, "template": tpl.ID, "ca": ca.ID}))
+		out = rec
+		return nil
+	})
+	return out, err
+}
+
+func fillProfile(rec *store.Profile, in ProfileInput, tplID, caID string) {
+	rec.Name, rec.Description, rec.TemplateID, rec.CAID = in.Name, in.Description, tplID, caID
+	rec.Approval, rec.DefaultValidityDays, rec.EnrollmentMethods = in.Approval, in.DefaultValidityDays, in.EnrollmentMethods
+	rec.DeliveryFormat, rec.Status = in.DeliveryFormat, in.Status
+}
+
+// UpdateProfile replaces a profile's settings.
+func (s *Service) UpdateProfile(ctx context.Context, ref string, in ProfileInput) (*store.Profile, error) {
+	caller, err := auth.Require(ctx, auth.PermProfileWrite)
+	if err != nil {
+		return nil, err
+	}
+	var out *store.Profile
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		rec, err := profileByRef(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		tpl, ca, err := s.validateProfile(ctx, tx, &in)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		fillProfile(rec, in, tpl.ID, ca.ID)
+		rec.UpdatedAt = now
+		if err := tx.UpdateProfile(ctx, rec); err != nil {
+			if errors.Is(err, store.ErrDuplicate) {
+				return problem.Conflict("profile_exists", "a profile named %q already exists", in.Name)
+			}
+			return fmt.Errorf("update profile: %w", err)
+		}
+		tx.AppendAudit(audit(caller, now, "profile.update", "profile", rec.ID, map[string]any{"name": rec.Name}))
+		out = rec
+		return nil
+	})
+	return out, err
+}
+
+// DeleteProfile removes a profile. Certificates issued under it keep their profile id.
+func (s *Service) DeleteProfile(ctx context.Context, ref string) error {
+	caller, err := auth.Require(ctx, auth.PermProfileWrite)
+	if err != nil {
+		return err
+	}
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		rec, err := profileByRef(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteProfile(ctx, rec.ID); err != nil {
+			return fmt.Errorf("delete profile: %w", err)
+		}
+		tx.AppendAudit(audit(caller, s.now(), "profile.delete", "profile", rec.ID, map[string]any{"name": rec.Name}))
+		return nil
+	})
+}
+
+type profileReader interface {
+	GetProfile(ctx context.Context, id string) (*store.Profile, error)
+	GetProfileByName(ctx context.Context, name string) (*store.Profile, error)
+}
+
+func profileByRef(ctx context.Context, r profileReader, ref string) (*store.Profile, error) {
+	rec, err := r.GetProfile(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		rec, err = r.GetProfileByName(ctx, ref)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem.NotFound("profile_not_found", "no profile %q", ref)
+	}
+	return rec, err
+}
+
+// GetProfile returns a profile by id or name.
+func (s *Service) GetProfile(ctx context.Context, ref string) (*store.Profile, error) {
+	if _, err := auth.Require(ctx, auth.PermProfileRead); err != nil {
+		return nil, err
+	}
+	return profileByRef(ctx, s.store, ref)
+}
+
+// ListProfiles pages through profiles.
+func (s *Service) ListProfiles(ctx context.Context, q store.ListQuery) ([]store.Profile, string, error) {
+	if _, err := auth.Require(ctx, auth.PermProfileRead); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListProfiles(ctx, q)
+}
+
+// Resolve returns a profile with its parsed template, for the issuance
+// service (which has already checked the caller's permission).
+func (s *Service) Resolve(ctx context.Context, ref string) (*Resolved, error) {
+	p, err := profileByRef(ctx, s.store, ref)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.store.GetTemplate(ctx, p.TemplateID)
+	if err != nil {
+		return nil, fmt.Errorf("template of profile %s: %w", p.ID, err)
+	}
+	t, err := parseTemplate(rec)
+	if err != nil {
+		return nil, err
+	}
+	return &Resolved{Profile: *p, Template: t}, nil
+}

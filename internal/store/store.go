@@ -1,0 +1,323 @@
+// Package store is Signet's persistence contract: the records it keeps and the
+// interfaces the domain services consume. Implementations live in store/sqlite
+// (and later store/postgres); storetest holds the conformance suite both run.
+//
+// Every write goes through Store.Update. Implementations run update functions
+// on a single writer which batches several of them into one transaction (group
+// commit): a function's writes and the audit events it appends become durable
+// together, before Update returns. This is what lets the issuance service
+// promise that a certificate returned to a client is already in the inventory.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Services translate them into problem.Errors with context.
+var (
+	ErrNotFound  = errors.New("store: not found")
+	ErrDuplicate = errors.New("store: duplicate") // unique constraint (serial, name, idempotency key)
+	ErrConflict  = errors.New("store: conflict")  // conditional update found the row in another state
+	ErrBadCursor = errors.New("store: malformed cursor")
+)
+
+// Certificate statuses as stored. "expired" is derived from NotAfter, never stored.
+const (
+	CertActive  = "active"
+	CertRevoked = "revoked"
+	CertOnHold  = "on_hold"
+	CertExpired = "expired" // query-only pseudo-status: active and NotAfter <= now
+)
+
+// Certificate sources.
+const (
+	SourceIssued     = "issued"
+	SourceImported   = "imported"
+	SourceDiscovered = "discovered"
+)
+
+// Request statuses.
+const (
+	RequestPending  = "pending"
+	RequestApproved = "approved"
+	RequestIssued   = "issued"
+	RequestRejected = "rejected"
+	RequestFailed   = "failed"
+)
+
+// CA kinds and statuses.
+const (
+	CARoot         = "root"
+	CAIntermediate = "intermediate"
+	CAImported     = "imported"
+	CAActive       = "active"
+	CADisabled     = "disabled"
+)
+
+// CA is a certificate authority Signet knows: one it runs (root/intermediate,
+// with a sealed key) or an imported external one (certificate, key optional).
+type CA struct {
+	IntID     int64
+	ID        string // public id, "ca_..."
+	Name      string // unique, human chosen
+	Kind      string // root | intermediate | imported
+	Status    string // active | disabled
+	ParentID  string // issuing CA's public id; "" for roots and CAs whose issuer Signet does not hold
+	CertDER   []byte
+	KeyBlob   []byte // keystore-sealed private key; nil when Signet cannot sign with this CA
+	Subject   string // RFC 4514
+	SerialHex string
+	SKIHex    string // subject key identifier, hex
+	NotBefore time.Time
+	NotAfter  time.Time
+	KeyType   string
+	CRLURL    string
+	OCSPURL   string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Template is a named set of constraints; Spec is policy.Template as JSON.
+type Template struct {
+	IntID       int64
+	ID          string // "tpl_..."
+	Name        string
+	Description string
+	Spec        []byte
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Profile names what clients ask for: template + issuing CA + how to enroll.
+type Profile struct {
+	IntID               int64
+	ID                  string // "prof_..."
+	Name                string
+	Description         string
+	TemplateID          string
+	CAID                string
+	Approval            string   // auto | manual
+	DefaultValidityDays int      // 0 = the template's maximum
+	EnrollmentMethods   []string // api, acme, est, scep
+	DeliveryFormat      string   // pem | der | chain | pkcs7 | pkcs12
+	Status              string   // active | disabled
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// Request is a certificate request moving through the approval workflow.
+type Request struct {
+	IntID        int64
+	ID           string // "req_..."
+	ProfileID    string
+	RequesterID  string // principal id
+	Status       string // pending | approved | issued | rejected | failed
+	Kind         string // enroll | renew
+	CSRPEM       string // empty when the server generates the key
+	Keygen       []byte // JSON keygen parameters (algorithm, bits, subject, sans) when no CSR
+	ValidityDays int
+	RenewalOf    string // serial being renewed, if Kind == renew
+	Owner        string
+	Reason       string // rejection or failure reason
+	DecidedBy    string
+	DecidedAt    *time.Time
+	CertSerial   string // set once issued
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Certificate is one row of the inventory.
+type Certificate struct {
+	IntID            int64
+	Serial           string // canonical lower-case hex, no leading zeros
+	CAID             string // issuing CA's public id; "" when the issuer is not a Signet CA
+	ProfileID        string
+	RequestID        string
+	Issuer           string // issuer DN, RFC 4514
+	Subject          string // subject DN, RFC 4514
+	CommonName       string
+	SANs             []string // DNS names, IPs, emails, URIs as strings
+	KeyType          string   // "ECDSA-P256", "RSA-2048", ...
+	NotBefore        time.Time
+	NotAfter         time.Time
+	SHA1             string
+	SHA256           string
+	DER              []byte
+	Status           string // active | revoked | on_hold
+	RevocationReason int    // RFC 5280 CRLReason, meaningful when revoked/on_hold
+	RevokedAt        *time.Time
+	Source           string // issued | imported | discovered
+	Owner            string
+	RenewedFrom      string // serial
+	RenewedBy        string // serial
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// APIKey is a hashed bearer credential belonging to a principal.
+type APIKey struct {
+	IntID       int64
+	ID          string // "key_..." also the visible prefix of the secret
+	Name        string
+	PrincipalID string
+	Roles       []string
+	SecretHash  []byte // SHA-256 of the secret; secrets are high-entropy so no slow hash is needed
+	ExpiresAt   *time.Time
+	RevokedAt   *time.Time
+	LastUsedAt  *time.Time
+	CreatedAt   time.Time
+}
+
+// AuditEvent is one entry of the hash-chained audit log. Seq, PrevHash and
+// Hash are assigned by the writer when the event is committed.
+type AuditEvent struct {
+	Seq        int64
+	Time       time.Time
+	Principal  string
+	Action     string // e.g. "certificate.issue"
+	ObjectType string
+	ObjectID   string
+	Outcome    string // success | failure | denied
+	Details    map[string]any
+	// DetailsJSON is the stored encoding of Details, which the hash covers (set when read back).
+	DetailsJSON []byte
+	PrevHash    []byte
+	Hash        []byte
+}
+
+// Idempotency records which response an Idempotency-Key produced.
+type Idempotency struct {
+	Key         string
+	PrincipalID string
+	RequestHash string // hash of the request body, so a reused key with another body is refused
+	ResultType  string // "certificate" | "request"
+	ResultID    string
+	CreatedAt   time.Time
+}
+
+// CertificateQuery filters and orders the inventory. Zero fields do not filter.
+type CertificateQuery struct {
+	Statuses      []string // active, revoked, on_hold, expired (derived)
+	CAID          string
+	ProfileID     string
+	Owner         string
+	Contains      string // substring of the common name or any SAN (case-insensitive)
+	Name          string // exact common name or SAN (case-insensitive)
+	Serial        string // canonical hex
+	SHA256        string
+	Source        string
+	ExpiresBefore *time.Time // NotAfter < this
+	ExpiresAfter  *time.Time // NotAfter >= this
+	Now           time.Time  // reference time for the derived "expired" status
+	Sort          string     // not_after | -not_after | created_at | -created_at | common_name | -common_name (default -created_at)
+	Limit         int        // 1..1000, default 100
+	Cursor        string     // opaque, from CertificatePage.NextCursor
+	WithTotal     bool       // also count every match (costs one more query)
+}
+
+// CertificatePage is one page of a certificate search.
+type CertificatePage struct {
+	Items      []Certificate
+	NextCursor string
+	Total      int64 // -1 when not requested
+}
+
+// Summary is the inventory dashboard.
+type Summary struct {
+	Total      int64
+	ByStatus   map[string]int64 // active, revoked, on_hold, expired
+	Expiring7  int64            // active and expiring within 7 days of Now
+	Expiring30 int64
+	Expiring90 int64
+	ByCA       map[string]int64 // CA public id ("" for external issuers) -> count
+}
+
+// ListQuery pages simple collections (CAs, templates, profiles, requests, keys).
+type ListQuery struct {
+	Status    string // optional status filter where the collection has one
+	ProfileID string // requests only
+	Limit     int
+	Cursor    string
+}
+
+// Reader is every read. Tx embeds it so update functions read their own writes.
+type Reader interface {
+	GetCA(ctx context.Context, id string) (*CA, error)
+	GetCAByName(ctx context.Context, name string) (*CA, error)
+	ListCAs(ctx context.Context, q ListQuery) ([]CA, string, error)
+
+	GetTemplate(ctx context.Context, id string) (*Template, error)
+	GetTemplateByName(ctx context.Context, name string) (*Template, error)
+	ListTemplates(ctx context.Context, q ListQuery) ([]Template, string, error)
+
+	GetProfile(ctx context.Context, id string) (*Profile, error)
+	GetProfileByName(ctx context.Context, name string) (*Profile, error)
+	ListProfiles(ctx context.Context, q ListQuery) ([]Profile, string, error)
+	CountProfilesUsing(ctx context.Context, templateID, caID string) (int64, error)
+
+	GetRequest(ctx context.Context, id string) (*Request, error)
+	ListRequests(ctx context.Context, q ListQuery) ([]Request, string, error)
+
+	GetCertificate(ctx context.Context, serial string) (*Certificate, error)
+	GetCertificateBySHA256(ctx context.Context, sha256 string) (*Certificate, error)
+	SearchCertificates(ctx context.Context, q CertificateQuery) (*CertificatePage, error)
+	Summarize(ctx context.Context, now time.Time) (*Summary, error)
+
+	GetAPIKey(ctx context.Context, id string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, q ListQuery) ([]APIKey, string, error)
+
+	GetIdempotency(ctx context.Context, principalID, key string) (*Idempotency, error)
+
+	ListAuditEvents(ctx context.Context, afterSeq int64, limit int) ([]AuditEvent, error)
+}
+
+// Tx is the view an update function gets: reads plus writes, all in one batch
+// transaction. Insert* set IntID (and CreatedAt/UpdatedAt when zero).
+type Tx interface {
+	Reader
+
+	InsertCA(ctx context.Context, ca *CA) error
+	UpdateCA(ctx context.Context, ca *CA) error
+
+	InsertTemplate(ctx context.Context, t *Template) error
+	UpdateTemplate(ctx context.Context, t *Template) error
+	DeleteTemplate(ctx context.Context, id string) error
+
+	InsertProfile(ctx context.Context, p *Profile) error
+	UpdateProfile(ctx context.Context, p *Profile) error
+	DeleteProfile(ctx context.Context, id string) error
+
+	InsertRequest(ctx context.Context, r *Request) error
+	// UpdateRequest writes r only if the stored status still equals fromStatus, else ErrConflict.
+	UpdateRequest(ctx context.Context, r *Request, fromStatus string) error
+
+	// InsertCertificate returns ErrDuplicate when the serial (or SHA-256) exists.
+	InsertCertificate(ctx context.Context, c *Certificate) error
+	// UpdateCertificate writes c only if the stored status still equals fromStatus, else ErrConflict.
+	UpdateCertificate(ctx context.Context, c *Certificate, fromStatus string) error
+
+	InsertAPIKey(ctx context.Context, k *APIKey) error
+	UpdateAPIKey(ctx context.Context, k *APIKey) error
+
+	// PutIdempotency returns ErrDuplicate when (principal, key) is taken.
+	PutIdempotency(ctx context.Context, i *Idempotency) error
+
+	// AppendAudit queues an event; the writer chains and stores it in this transaction.
+	AppendAudit(ev AuditEvent)
+}
+
+// Store is a whole backend.
+type Store interface {
+	Reader
+	// Update runs fn inside the writer's current batch transaction. If fn returns an
+	// error its writes (and audit events) are rolled back alone and Update returns
+	// that error; otherwise Update returns once the batch is durably committed.
+	// fn may be called more than once if the batch must be retried, so it must not
+	// have side effects outside tx.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// TouchAPIKey records last use without going through the audit chain; it may be lossy.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+	Close() error
+}

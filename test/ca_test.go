@@ -13,7 +13,7 @@ func TestCAHierarchyCreateIssueDisable(t *testing.T) {
 	e := newEnv(t)
 	root := e.Must(t, 201, "POST", "/api/v1/cas", admin, map[string]any{
 		"name": "corp-root", "kind": "root", "key": map[string]any{"algorithm": "rsa", "bits": 3072},
-		"subject": map[string]any{"common_name": "Corp Root", "organization": []string{"Corp"}, "country": []string{"DE"}},
+		"subject":       map[string]any{"common_name": "Corp Root", "organization": []string{"Corp"}, "country": []string{"DE"}},
 		"validity_days": 3650, "path_len": 1,
 	}).Map(t)
 	if root["key_type"] != "RSA-3072" || root["has_key"] != true {

@@ -82,7 +82,7 @@ func TestTemplateViolationsAreAllListed(t *testing.T) {
 	e.Must(t, 404, "GET", "/api/v1/templates/acme-web", admin, nil)
 	// An invalid template lists every problem.
 	r = e.Must(t, 400, "POST", "/api/v1/templates", admin, map[string]any{"name": "broken", "spec": map[string]any{
-		"subject": []any{map[string]any{"field": "shoe_size"}, map[string]any{"field": "common_name", "pattern": "("}},
+		"subject":        []any{map[string]any{"field": "shoe_size"}, map[string]any{"field": "common_name", "pattern": "("}},
 		"ext_key_usages": []string{"teleport"}, "max_validity_days": 0}})
 	if m := r.Map(t); m["code"] != "template_invalid" || len(m["violations"].([]any)) < 4 {
 		t.Fatalf("want template_invalid with 4+ violations: %s", r.Body)

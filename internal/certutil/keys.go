@@ -111,7 +111,6 @@ func checkECDSA(k *ecdsa.PublicKey) error {
 	return nil
 }
 
-
 // KeyInfo names a key's algorithm and size.
 func KeyInfo(pub crypto.PublicKey) (algorithm string, bits int) {
 	switch k := pub.(type) {

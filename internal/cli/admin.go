@@ -14,7 +14,9 @@ var caColumns = []column{{"ID", "id"}, {"NAME", "name"}, {"KIND", "kind"}, {"STA
 	{"NOT AFTER", "not_after"}, {"SUBJECT", "subject"}}
 
 func getPath(prefix string) func(*cobra.Command, []string) (string, string, any, error) {
-	return func(_ *cobra.Command, a []string) (string, string, any, error) { return "GET", prefix + esc(a[0]), nil, nil }
+	return func(_ *cobra.Command, a []string) (string, string, any, error) {
+		return "GET", prefix + esc(a[0]), nil, nil
+	}
 }
 
 func listPath(path string) func(*cobra.Command, []string) (string, string, any, error) {

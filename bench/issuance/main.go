@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,12 +44,25 @@ import (
 
 const adminKey = "bench-admin-key-0123456789abcdefghij"
 
+// profileTo, when set, receives a CPU profile of the HTTP phases.
+var profileTo io.Writer
+
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each phase")
 	maxReq := flag.Int("max", 200000, "upper bound on requests per phase")
 	concList := flag.String("concurrency", "1,16", "comma-separated client concurrency levels")
 	csrCount := flag.Int("csrs", 256, "distinct CSRs to cycle through")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the HTTP phases here")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		profileTo = f
+	}
 	if err := run(*duration, *maxReq, *concList, *csrCount); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -97,6 +111,12 @@ func run(duration time.Duration, maxReq int, concList string, csrCount int) erro
 	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
 	fmt.Printf("| in-process baseline: parse+verify CSR, x509.CreateCertificate, all cores | %.0f | 1.00 | | | |\n", baseline.rate)
 	fmt.Printf("| in-process + zlint (Signet lints every certificate) | %.0f | %.2f | | | |\n", withLint.rate, withLint.rate/baseline.rate)
+	if profileTo != nil {
+		if err := pprof.StartCPUProfile(profileTo); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, s := range strings.Split(concList, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || c < 1 {

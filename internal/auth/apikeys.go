@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/signet-pki/signet/internal/problem"
@@ -32,11 +33,25 @@ type KeyStore interface {
 type APIKeys struct {
 	store KeyStore
 	now   func() time.Time
+
+	mu     sync.Mutex
+	recent map[[32]byte]cachedKey // token hash -> verified key, see authCacheTTL
+}
+
+// authCacheTTL bounds how long a verified key is trusted without reading the
+// store again. A revocation on this node takes effect at once (it clears the
+// cache); the TTL bounds how long another node sharing the database may still
+// accept a key revoked elsewhere.
+const authCacheTTL = 2 * time.Second
+
+type cachedKey struct {
+	key *store.APIKey
+	at  time.Time
 }
 
 // NewAPIKeys returns the API key service.
 func NewAPIKeys(s KeyStore, now func() time.Time) *APIKeys {
-	return &APIKeys{store: s, now: now}
+	return &APIKeys{store: s, now: now, recent: map[[32]byte]cachedKey{}}
 }
 
 // NewKey is what a caller asks for.
@@ -145,24 +160,55 @@ func (s *APIKeys) Authenticate(ctx context.Context, token string) (*Principal, e
 	if !ok {
 		return nil, bad
 	}
-	key, err := s.store.GetAPIKey(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, bad
-	}
-	if err != nil {
-		return nil, fmt.Errorf("look up api key: %w", err)
-	}
-	if subtle.ConstantTimeCompare(key.SecretHash, hashToken(token)) != 1 {
-		return nil, bad
-	}
 	now := s.now()
+	sum := sha256.Sum256([]byte(token))
+	key := s.cached(sum, now)
+	if key == nil {
+		var err error
+		key, err = s.store.GetAPIKey(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, bad
+		}
+		if err != nil {
+			return nil, fmt.Errorf("look up api key: %w", err)
+		}
+		if subtle.ConstantTimeCompare(key.SecretHash, sum[:]) != 1 {
+			return nil, bad
+		}
+		s.remember(sum, key, now)
+		if key.LastUsedAt == nil || now.Sub(*key.LastUsedAt) > time.Minute {
+			_ = s.store.TouchAPIKey(ctx, key.ID, now) // best effort bookkeeping
+		}
+	}
 	if key.RevokedAt != nil || (key.ExpiresAt != nil && !now.Before(*key.ExpiresAt)) {
 		return nil, bad
 	}
-	if key.LastUsedAt == nil || now.Sub(*key.LastUsedAt) > time.Minute {
-		_ = s.store.TouchAPIKey(ctx, key.ID, now) // best effort bookkeeping
-	}
 	return &Principal{ID: key.PrincipalID, Name: key.Name, Roles: slices.Clone(key.Roles), APIKeyID: key.ID}, nil
+}
+
+func (s *APIKeys) cached(sum [32]byte, now time.Time) *store.APIKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.recent[sum]
+	if !ok || now.Sub(c.at) >= authCacheTTL {
+		return nil
+	}
+	return c.key
+}
+
+func (s *APIKeys) remember(sum [32]byte, key *store.APIKey, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.recent) > 10000 {
+		clear(s.recent) // bounded: many distinct keys cannot grow it without limit
+	}
+	s.recent[sum] = cachedKey{key: key, at: now}
+}
+
+func (s *APIKeys) forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.recent)
 }
 
 // List returns keys without secrets.
@@ -213,6 +259,7 @@ func (s *APIKeys) Revoke(ctx context.Context, id string) (*store.APIKey, error) 
 		out = k
 		return nil
 	})
+	s.forget()
 	return out, err
 }
 

@@ -132,10 +132,7 @@ func notFound(err error, ref string) error {
 
 // resolve finds a CA by id or by name.
 func (s *Service) resolve(ctx context.Context, ref string) (*store.CA, error) {
-	rec, err := s.store.GetCA(ctx, ref)
-	if errors.Is(err, store.ErrNotFound) {
-		rec, err = s.store.GetCAByName(ctx, ref)
-	}
+	rec, err := store.ByRef(ctx, ref, "ca", s.store.GetCA, s.store.GetCAByName)
 	if err != nil {
 		return nil, notFound(err, ref)
 	}
@@ -188,10 +185,7 @@ func (s *Service) SetStatus(ctx context.Context, ref, status string) (*store.CA,
 	}
 	var out *store.CA
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		rec, err := tx.GetCA(ctx, ref)
-		if errors.Is(err, store.ErrNotFound) {
-			rec, err = tx.GetCAByName(ctx, ref)
-		}
+		rec, err := store.ByRef(ctx, ref, "ca", tx.GetCA, tx.GetCAByName)
 		if err != nil {
 			return notFound(err, ref)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/problem"
@@ -100,7 +101,7 @@ func (s *Service) CreateProfile(ctx context.Context, in ProfileInput) (*store.Pr
 		return nil, err
 	}
 	var out *store.Profile
-	err = s.store.Update(ctx, func(tx store.Tx) error {
+	err = s.update(ctx, func(tx store.Tx) error {
 		tpl, ca, err := s.validateProfile(ctx, tx, &in)
 		if err != nil {
 			return err
@@ -134,7 +135,7 @@ func (s *Service) UpdateProfile(ctx context.Context, ref string, in ProfileInput
 		return nil, err
 	}
 	var out *store.Profile
-	err = s.store.Update(ctx, func(tx store.Tx) error {
+	err = s.update(ctx, func(tx store.Tx) error {
 		rec, err := profileByRef(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -165,7 +166,7 @@ func (s *Service) DeleteProfile(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	return s.store.Update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, func(tx store.Tx) error {
 		rec, err := profileByRef(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -184,10 +185,7 @@ type profileReader interface {
 }
 
 func profileByRef(ctx context.Context, r profileReader, ref string) (*store.Profile, error) {
-	rec, err := r.GetProfile(ctx, ref)
-	if errors.Is(err, store.ErrNotFound) {
-		rec, err = r.GetProfileByName(ctx, ref)
-	}
+	rec, err := store.ByRef(ctx, ref, "prof", r.GetProfile, r.GetProfileByName)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, problem.NotFound("profile_not_found", "no profile %q", ref)
 	}
@@ -210,9 +208,27 @@ func (s *Service) ListProfiles(ctx context.Context, q store.ListQuery) ([]store.
 	return s.store.ListProfiles(ctx, q)
 }
 
+// resolveTTL bounds how long a resolved profile is reused. Writes through
+// this service invalidate at once; the TTL only bounds staleness of changes
+// made by another node sharing the database.
+const resolveTTL = 2 * time.Second
+
+type cachedProfile struct {
+	resolved *Resolved
+	at       time.Time
+}
+
 // Resolve returns a profile with its parsed template, for the issuance
-// service (which has already checked the caller's permission).
+// service (which has already checked the caller's permission). It is on the
+// issuance hot path, so results are cached briefly.
 func (s *Service) Resolve(ctx context.Context, ref string) (*Resolved, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.resolved[ref]
+	s.mu.Unlock()
+	if ok && now.Sub(c.at) < resolveTTL {
+		return c.resolved, nil
+	}
 	p, err := profileByRef(ctx, s.store, ref)
 	if err != nil {
 		return nil, err
@@ -225,5 +241,19 @@ func (s *Service) Resolve(ctx context.Context, ref string) (*Resolved, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Resolved{Profile: *p, Template: t}, nil
+	res := &Resolved{Profile: *p, Template: t}
+	s.mu.Lock()
+	if len(s.resolved) > 1000 {
+		clear(s.resolved) // bounded: a flood of distinct refs cannot grow it
+	}
+	s.resolved[ref] = cachedProfile{resolved: res, at: now}
+	s.mu.Unlock()
+	return res, nil
+}
+
+// invalidate drops cached resolutions after a template or profile change.
+func (s *Service) invalidate() {
+	s.mu.Lock()
+	clear(s.resolved)
+	s.mu.Unlock()
 }

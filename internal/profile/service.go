@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/signet-pki/signet/internal/auth"
@@ -39,11 +40,14 @@ type Service struct {
 	store Store
 	cas   CAResolver
 	now   func() time.Time
+
+	mu       sync.Mutex
+	resolved map[string]cachedProfile
 }
 
 // New returns the profile service.
 func New(s Store, cas CAResolver, now func() time.Time) *Service {
-	return &Service{store: s, cas: cas, now: now}
+	return &Service{store: s, cas: cas, now: now, resolved: map[string]cachedProfile{}}
 }
 
 // Enrollment methods and approval modes.
@@ -102,7 +106,7 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (*Templa
 	spec, _ := json.Marshal(in.Spec)
 	now := s.now()
 	rec := &store.Template{ID: store.NewID("tpl"), Name: in.Name, Description: in.Description, Spec: spec, CreatedAt: now, UpdatedAt: now}
-	err = s.store.Update(ctx, func(tx store.Tx) error {
+	err = s.update(ctx, func(tx store.Tx) error {
 		if err := tx.InsertTemplate(ctx, rec); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {
 				return problem.Conflict("template_exists", "a template named %q already exists", in.Name)
@@ -132,7 +136,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, ref string, in TemplateInp
 	}
 	spec, _ := json.Marshal(in.Spec)
 	var out *store.Template
-	err = s.store.Update(ctx, func(tx store.Tx) error {
+	err = s.update(ctx, func(tx store.Tx) error {
 		rec, err := templateByRef(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -160,7 +164,7 @@ func (s *Service) DeleteTemplate(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	return s.store.Update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, func(tx store.Tx) error {
 		rec, err := templateByRef(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -186,10 +190,7 @@ type templateReader interface {
 }
 
 func templateByRef(ctx context.Context, r templateReader, ref string) (*store.Template, error) {
-	rec, err := r.GetTemplate(ctx, ref)
-	if errors.Is(err, store.ErrNotFound) {
-		rec, err = r.GetTemplateByName(ctx, ref)
-	}
+	rec, err := store.ByRef(ctx, ref, "tpl", r.GetTemplate, r.GetTemplateByName)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, problem.NotFound("template_not_found", "no template %q", ref)
 	}
@@ -240,4 +241,12 @@ func containsAll(allowed, got []string) (string, bool) {
 		}
 	}
 	return "", true
+}
+
+// update writes through the store and drops cached resolutions, so a change
+// is seen by the next issuance on this node.
+func (s *Service) update(ctx context.Context, fn func(tx store.Tx) error) error {
+	err := s.store.Update(ctx, fn)
+	s.invalidate()
+	return err
 }

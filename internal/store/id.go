@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
+	"errors"
 	"encoding/base32"
 	"strings"
 )
@@ -16,4 +18,19 @@ func NewID(prefix string) string {
 		panic("crypto/rand failed: " + err.Error()) // rand.Read never fails on supported platforms
 	}
 	return prefix + "_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
+}
+
+// ByRef finds an object by public id or by name, trying first the lookup the
+// reference looks like ("prof_..." is probably an id) so the common case
+// costs one query.
+func ByRef[T any](ctx context.Context, ref, idPrefix string, byID, byName func(context.Context, string) (T, error)) (T, error) {
+	first, second := byName, byID
+	if strings.HasPrefix(ref, idPrefix+"_") {
+		first, second = byID, byName
+	}
+	v, err := first(ctx, ref)
+	if errors.Is(err, ErrNotFound) {
+		v, err = second(ctx, ref)
+	}
+	return v, err
 }

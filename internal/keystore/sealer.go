@@ -1,8 +1,17 @@
 // Package keystore keeps CA private keys encrypted at rest. A software key is
-// sealed with AES-256-GCM under a key-encryption key derived from the
+// sealed with AES-256-GCM under a key-encryption key (KEK) derived from the
 // operator's passphrase with scrypt; the sealed blob is self-describing so
 // KDF parameters can change without breaking old blobs. Keys are decrypted
 // once, into a crypto.Signer, and never written in clear.
+//
+// Blob format (JSON, []byte fields base64 as encoding/json writes them):
+//
+//	{"v":1,"kdf":"scrypt","n":32768,"r":8,"p":1,"salt":…,"nonce":…,"ct":…}
+//
+// ct is AES-256-GCM(KEK, nonce, PKCS#8 DER) with the key id as additional
+// data, so a blob only opens under the CA record it was sealed for. The
+// header (salt, n, r, p) needs no separate authentication: changing any of
+// it changes the KEK and the GCM tag no longer verifies.
 package keystore
 
 import (
@@ -26,8 +35,23 @@ const (
 	scryptN     = 1 << 15
 	scryptR     = 8
 	scryptP     = 1
+	kekLen      = 32 // AES-256
+	saltLen     = 16
 	minPassLen  = 12
 	blobVersion = 1
+	kdfScrypt   = "scrypt"
+)
+
+// Limits on what Open accepts, so a damaged or hostile blob cannot make the
+// KDF allocate gigabytes or spin for minutes. scrypt needs 128*N*r bytes;
+// the cap (256 MiB) leaves 8x headroom over today's parameters (32 MiB).
+const (
+	maxBlobLen     = 64 << 10
+	maxScryptNR    = 1 << 21
+	maxScryptR     = 32
+	maxScryptP     = 16
+	minBlobSaltLen = 8
+	maxBlobSaltLen = 64
 )
 
 // blob is the sealed form of one key.
@@ -42,106 +66,175 @@ type blob struct {
 	CT    []byte `json:"ct"`
 }
 
+// kdfParams names one derived KEK.
 type kdfParams struct {
 	salt    string
 	n, r, p int
 }
 
-// Sealer seals and opens keys under one passphrase.
-type Sealer struct {
-	passphrase []byte
-	sealSalt   []byte
-	sealKEK    []byte
-
-	mu   sync.Mutex
-	keks map[kdfParams][]byte // derived keys for blobs with other salts
+// kekEntry derives its KEK once; concurrent Opens of blobs sharing a salt
+// wait for the one derivation instead of repeating it, while blobs with
+// other salts derive in parallel.
+type kekEntry struct {
+	once sync.Once
+	aead cipher.AEAD
+	err  error
 }
 
-// NewSealer derives the sealing key once, so creating several CAs stays cheap.
+// Sealer seals and opens keys under one passphrase. It is safe for
+// concurrent use.
+type Sealer struct {
+	passphrase []byte
+	seal       kdfParams   // the salt and parameters new blobs are sealed with
+	sealAEAD   cipher.AEAD // AES-256-GCM under the sealing KEK
+
+	mu   sync.Mutex
+	keks map[kdfParams]*kekEntry // KEKs for blobs sealed with other salts
+}
+
+// NewSealer checks the passphrase and derives the sealing KEK once (with a
+// fresh random salt), so sealing several CAs in one process stays cheap.
 func NewSealer(passphrase []byte) (*Sealer, error) {
 	if len(passphrase) < minPassLen {
-		return nil, problem.Invalid("passphrase_too_short", "the CA key passphrase needs at least %d characters", minPassLen)
+		return nil, problem.Invalid("passphrase_too_short",
+			"the CA key passphrase needs at least %d characters, it has %d", minPassLen, len(passphrase))
 	}
-	salt := make([]byte, 16)
+	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return nil, fmt.Errorf("keystore salt: %w", err)
 	}
-	kek, err := scrypt.Key(passphrase, salt, scryptN, scryptR, scryptP, 32)
-	if err != nil {
-		return nil, fmt.Errorf("derive key-encryption key: %w", err)
+	s := &Sealer{
+		passphrase: append([]byte(nil), passphrase...),
+		seal:       kdfParams{salt: string(salt), n: scryptN, r: scryptR, p: scryptP},
+		keks:       map[kdfParams]*kekEntry{},
 	}
-	s := &Sealer{passphrase: append([]byte(nil), passphrase...), sealSalt: salt, sealKEK: kek, keks: map[kdfParams][]byte{}}
-	s.keks[kdfParams{string(salt), scryptN, scryptR, scryptP}] = kek
+	e := s.entry(s.seal)
+	if _, err := e.get(s.passphrase, s.seal); err != nil {
+		return nil, err
+	}
+	s.sealAEAD = e.aead
 	return s, nil
 }
 
-// Seal encrypts key; keyID is bound as additional data so a blob cannot be
-// moved onto another CA record.
+// Seal encrypts key (an RSA, ECDSA or Ed25519 software key) as PKCS#8.
+// keyID is bound as additional data so the blob cannot be moved onto
+// another CA record.
 func (s *Sealer) Seal(key crypto.Signer, keyID string) ([]byte, error) {
+	if keyID == "" {
+		return nil, problem.Invalid("key_id_required", "a key id is required to seal a CA key")
+	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("marshal key: %w", err)
+		pe := problem.Invalid("key_type_unsupported", "CA key %s cannot be stored as a software key", keyID)
+		pe.Err = err
+		return nil, pe
 	}
 	defer clear(der)
-	gcm, err := newGCM(s.sealKEK)
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, gcm.NonceSize())
+	nonce := make([]byte, s.sealAEAD.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("nonce: %w", err)
 	}
-	b := blob{V: blobVersion, KDF: "scrypt", N: scryptN, R: scryptR, P: scryptP, Salt: s.sealSalt, Nonce: nonce,
-		CT: gcm.Seal(nil, nonce, der, []byte(keyID))}
+	b := blob{
+		V: blobVersion, KDF: kdfScrypt, N: s.seal.n, R: s.seal.r, P: s.seal.p,
+		Salt:  []byte(s.seal.salt),
+		Nonce: nonce,
+		CT:    s.sealAEAD.Seal(nil, nonce, der, []byte(keyID)),
+	}
 	return json.Marshal(b)
 }
 
-// Open decrypts a sealed key.
+// Open decrypts a blob made by Seal for keyID. A wrong passphrase, a blob
+// sealed for another key id and a tampered blob all fail with
+// "key_decrypt_failed" (GCM cannot tell them apart); a blob that is not a
+// sealed key at all fails with "key_blob_malformed".
 func (s *Sealer) Open(sealed []byte, keyID string) (crypto.Signer, error) {
-	var b blob
-	if err := json.Unmarshal(sealed, &b); err != nil || b.V != blobVersion || b.KDF != "scrypt" || len(b.Salt) == 0 ||
-		b.N < 2 || b.N > 1<<20 || b.R < 1 || b.R > 32 || b.P < 1 || b.P > 16 {
-		return nil, problem.Invalid("key_blob_malformed", "sealed key %s is malformed", keyID)
+	b, err := parseBlob(sealed)
+	if err != nil {
+		pe := malformed(keyID, "is malformed")
+		pe.Err = err
+		return nil, pe
 	}
-	kek, err := s.kek(kdfParams{string(b.Salt), b.N, b.R, b.P})
+	p := kdfParams{salt: string(b.Salt), n: b.N, r: b.R, p: b.P}
+	aead, err := s.entry(p).get(s.passphrase, p)
 	if err != nil {
 		return nil, err
 	}
-	gcm, err := newGCM(kek)
-	if err != nil {
-		return nil, err
+	if len(b.Nonce) != aead.NonceSize() {
+		return nil, malformed(keyID, "has a bad nonce")
 	}
-	if len(b.Nonce) != gcm.NonceSize() {
-		return nil, problem.Invalid("key_blob_malformed", "sealed key %s is malformed", keyID)
-	}
-	der, err := gcm.Open(nil, b.Nonce, b.CT, []byte(keyID))
+	der, err := aead.Open(nil, b.Nonce, b.CT, []byte(keyID))
 	if err != nil {
-		return nil, problem.Invalid("key_decrypt_failed", "cannot decrypt CA key %s: wrong passphrase or corrupted key", keyID)
+		return nil, problem.Invalid("key_decrypt_failed",
+			"cannot decrypt CA key %s: wrong passphrase or corrupted key", keyID)
 	}
 	defer clear(der)
 	key, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
-		return nil, problem.Invalid("key_blob_malformed", "sealed key %s does not hold a PKCS#8 key", keyID)
+		return nil, malformed(keyID, "does not hold a PKCS#8 key")
 	}
 	signer, ok := key.(crypto.Signer)
 	if !ok {
-		return nil, problem.Invalid("key_blob_malformed", "sealed key %s cannot sign", keyID)
+		return nil, malformed(keyID, "holds a key that cannot sign")
 	}
 	return signer, nil
 }
 
-func (s *Sealer) kek(p kdfParams) ([]byte, error) {
+func malformed(keyID, what string) *problem.Error {
+	return problem.Invalid("key_blob_malformed", "sealed CA key %s %s", keyID, what)
+}
+
+// parseBlob decodes and bounds-checks a blob without deriving anything.
+func parseBlob(sealed []byte) (*blob, error) {
+	if len(sealed) > maxBlobLen {
+		return nil, fmt.Errorf("blob is %d bytes, over %d", len(sealed), maxBlobLen)
+	}
+	var b blob
+	if err := json.Unmarshal(sealed, &b); err != nil {
+		return nil, err
+	}
+	switch {
+	case b.V != blobVersion:
+		return nil, fmt.Errorf("unsupported version %d", b.V)
+	case b.KDF != kdfScrypt:
+		return nil, fmt.Errorf("unsupported kdf %q", b.KDF)
+	case b.N < 2 || b.N&(b.N-1) != 0:
+		return nil, fmt.Errorf("scrypt N=%d is not a power of two > 1", b.N)
+	case b.R < 1 || b.R > maxScryptR || b.P < 1 || b.P > maxScryptP:
+		return nil, fmt.Errorf("scrypt r=%d p=%d out of range", b.R, b.P)
+	case b.N > maxScryptNR/b.R:
+		return nil, fmt.Errorf("scrypt N=%d r=%d needs too much memory", b.N, b.R)
+	case len(b.Salt) < minBlobSaltLen || len(b.Salt) > maxBlobSaltLen:
+		return nil, fmt.Errorf("salt of %d bytes", len(b.Salt))
+	case len(b.CT) == 0:
+		return nil, fmt.Errorf("no ciphertext")
+	}
+	return &b, nil
+}
+
+// entry returns the cache slot for p, creating it if needed. The lock is
+// held only for the map access, never during a derivation.
+func (s *Sealer) entry(p kdfParams) *kekEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if k, ok := s.keks[p]; ok {
-		return k, nil
+	e, ok := s.keks[p]
+	if !ok {
+		e = &kekEntry{}
+		s.keks[p] = e
 	}
-	k, err := scrypt.Key(s.passphrase, []byte(p.salt), p.n, p.r, p.p, 32)
-	if err != nil {
-		return nil, fmt.Errorf("derive key-encryption key: %w", err)
-	}
-	s.keks[p] = k
-	return k, nil
+	return e
+}
+
+func (e *kekEntry) get(passphrase []byte, p kdfParams) (cipher.AEAD, error) {
+	e.once.Do(func() {
+		kek, err := scrypt.Key(passphrase, []byte(p.salt), p.n, p.r, p.p, kekLen)
+		if err != nil {
+			e.err = fmt.Errorf("derive key-encryption key: %w", err)
+			return
+		}
+		e.aead, e.err = newGCM(kek)
+		clear(kek) // the cipher keeps its own expanded key schedule
+	})
+	return e.aead, e.err
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {
@@ -149,5 +242,9 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aes: %w", err)
 	}
-	return cipher.NewGCM(block)
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("gcm: %w", err)
+	}
+	return aead, nil
 }

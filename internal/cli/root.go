@@ -1,226 +1,144 @@
-// Package cli is the `signet` command: the server (`serve`) and a client
-// for every operation of the REST API, with table, JSON or PEM output.
+// Package cli is the `signet` command: the server (`signet serve`) and a
+// client for the REST API (`signet <noun> <verb>`), with table, JSON or PEM
+// output.
 package cli
 
 import (
-	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/url"
 	"os"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 )
 
-// globals are the flags every client command shares.
+// Environment variables the client reads when the matching flag is not given.
+const (
+	envServer = "SIGNET_SERVER"
+	envAPIKey = "SIGNET_API_KEY"
+	envCACert = "SIGNET_CA_CERT"
+
+	defaultServer  = "https://127.0.0.1:8443"
+	defaultCACert  = "signet-data/ca-root.pem"
+	defaultTimeout = 60 * time.Second
+)
+
+// Output formats.
+const (
+	outTable = "table"
+	outJSON  = "json"
+	outPEM   = "pem"
+)
+
+// globals are the flags every client command shares. The API key is never
+// a flag default (that would print it in --help); it is read from the
+// environment when the command runs.
 type globals struct {
 	server  string
 	apiKey  string
 	caCert  string
 	output  string
 	timeout time.Duration
+	getenv  func(string) string
 }
 
 // NewRoot builds the whole command tree.
 func NewRoot() *cobra.Command {
-	g := &globals{}
+	g := &globals{getenv: os.Getenv}
 	root := &cobra.Command{
 		Use:           "signet",
 		Short:         "Signet: private CA and certificate lifecycle manager",
+		Long:          "Signet: private CA and certificate lifecycle manager.\n\n`signet serve` runs the server; every other command is a client of its REST API,\nconfigured by --server/SIGNET_SERVER and --api-key/SIGNET_API_KEY.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			switch g.output {
-			case "table", "json", "pem":
-				return nil
-			}
-			return fmt.Errorf("--output must be table, json or pem")
+			return g.resolve(cmd)
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.server, "server", envOr("SIGNET_SERVER", "https://127.0.0.1:8443"), "Signet server URL (SIGNET_SERVER)")
-	pf.StringVar(&g.apiKey, "api-key", os.Getenv("SIGNET_API_KEY"), "API key (SIGNET_API_KEY)")
-	pf.StringVar(&g.caCert, "ca-cert", os.Getenv("SIGNET_CA_CERT"), "PEM file of the CA that signed the server's HTTPS certificate (SIGNET_CA_CERT; default ./signet-data/ca-root.pem if present)")
-	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or pem")
-	pf.DurationVar(&g.timeout, "timeout", defaultTimeout(), "request timeout")
+	pf.StringVar(&g.server, "server", defaultServer, "Signet server URL (env "+envServer+")")
+	pf.StringVar(&g.apiKey, "api-key", "", "API key (env "+envAPIKey+"; prefer the environment: flags show in process listings)")
+	pf.StringVar(&g.caCert, "ca-cert", "", "PEM file of the CA to trust for HTTPS (env "+envCACert+"; default ./"+defaultCACert+" if it exists)")
+	pf.StringVarP(&g.output, "output", "o", outTable, "output format: table, json or pem")
+	pf.DurationVar(&g.timeout, "timeout", defaultTimeout, "timeout of each request")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
 	root.AddCommand(newServeCmd(), newCertCmd(g), newCACmd(g), newTemplateCmd(g), newProfileCmd(g),
 		newRequestCmd(g), newAPIKeyCmd(g), newMeCmd(g))
+	markRunErrors(root)
 	return root
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-// column picks one field of an API object for table output.
-type column struct {
-	header string
-	path   string // dotted path into the JSON object
-}
-
-// printResult renders v: JSON as the API returned it, or a table of cols.
-// Lists ({"items": [...]}) print one row per item.
-func printResult(w io.Writer, g *globals, v any, cols []column) error {
-	if g.output == "json" || cols == nil {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(w, string(b))
-		return err
-	}
-	if g.output == "pem" {
-		return printPEM(w, v)
-	}
-	rows := []any{v}
-	var next string
-	if m, ok := v.(map[string]any); ok {
-		if items, ok := m["items"].([]any); ok {
-			rows = items
-			next, _ = m["next_cursor"].(string)
-			if total, ok := m["total"].(float64); ok {
-				defer fmt.Fprintf(w, "total: %d\n", int64(total))
+// resolve fills unset flags from the environment and checks the output format.
+func (g *globals) resolve(cmd *cobra.Command) error {
+	flags := cmd.Flags()
+	fromEnv := func(dst *string, flag, env string) {
+		if !flags.Changed(flag) {
+			if v := g.getenv(env); v != "" {
+				*dst = v
 			}
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	headers := make([]string, len(cols))
-	for i, c := range cols {
-		headers[i] = c.header
+	fromEnv(&g.server, "server", envServer)
+	fromEnv(&g.apiKey, "api-key", envAPIKey)
+	fromEnv(&g.caCert, "ca-cert", envCACert)
+	switch g.output {
+	case outTable, outJSON, outPEM:
+	default:
+		return usagef("--output %q: want table, json or pem", g.output)
 	}
-	fmt.Fprintln(tw, strings.Join(headers, "\t"))
-	for _, r := range rows {
-		cells := make([]string, len(cols))
-		for i, c := range cols {
-			cells[i] = field(r, c.path)
-		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t"))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if next != "" {
-		fmt.Fprintf(w, "more: --cursor %s\n", next)
+	if g.timeout <= 0 {
+		return usagef("--timeout must be positive")
 	}
 	return nil
 }
 
-// field reads a dotted path from a decoded JSON value as display text.
-func field(v any, path string) string {
-	for _, p := range strings.Split(path, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return ""
-		}
-		v = m[p]
-	}
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float64:
-		return fmt.Sprintf("%g", x)
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = fmt.Sprint(e)
-		}
-		return strings.Join(parts, ",")
-	default:
-		return fmt.Sprint(x)
-	}
+// usageError is a mistake in how a command was invoked: exit status 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...)}
 }
 
-// printPEM prints every certificate_pem/chain_pem found in v.
-func printPEM(w io.Writer, v any) error {
-	var out []string
-	var walk func(any)
-	walk = func(x any) {
-		switch t := x.(type) {
-		case map[string]any:
-			for _, k := range []string{"certificate_pem", "chain_pem"} {
-				if s, ok := t[k].(string); ok && s != "" {
-					out = append(out, s)
-				}
-			}
-			for k, e := range t {
-				if k != "certificate_pem" && k != "chain_pem" {
-					walk(e)
-				}
-			}
-		case []any:
-			for _, e := range t {
-				walk(e)
-			}
-		}
-	}
-	walk(v)
-	if len(out) == 0 {
-		return fmt.Errorf("the response holds no certificate to print as PEM")
-	}
-	_, err := fmt.Fprint(w, strings.Join(out, ""))
-	return err
-}
+// runError is an error returned while running a command (after its flags
+// and arguments were accepted): exit status 1.
+type runError struct{ err error }
 
-// simple builds a command that makes one API call and prints the result.
-func simple(g *globals, use, short string, args cobra.PositionalArgs, cols []column,
-	req func(cmd *cobra.Command, args []string) (method, path string, body any, err error)) *cobra.Command {
-	return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, a []string) error {
-		method, path, body, err := req(cmd, a)
-		if err != nil {
-			return err
-		}
-		c, err := newClient(g)
-		if err != nil {
-			return err
-		}
-		v, _, err := c.call(cmd.Context(), method, path, body)
-		if err != nil {
-			return err
-		}
-		if v == nil {
-			fmt.Fprintln(cmd.OutOrStdout(), "done")
+func (e *runError) Error() string { return e.err.Error() }
+func (e *runError) Unwrap() error { return e.err }
+
+// markRunErrors wraps every command's RunE so ExitCode can tell failures
+// of the operation from errors cobra reports before running it (unknown
+// command or flag, wrong number of arguments, missing required flag).
+func markRunErrors(cmd *cobra.Command) {
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if err := run(c, args); err != nil {
+				return &runError{err: err}
+			}
 			return nil
 		}
-		return printResult(cmd.OutOrStdout(), g, v, cols)
-	}}
+	}
+	for _, sub := range cmd.Commands() {
+		markRunErrors(sub)
+	}
 }
 
-func esc(s string) string { return url.PathEscape(s) }
-
-func readFile(path string) (string, error) {
-	if path == "-" {
-		b, err := io.ReadAll(io.LimitReader(os.Stdin, 16<<20))
-		return string(b), err
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// Execute runs the CLI and returns the process exit code.
-func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := NewRoot()
-	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "error:", err)
-		if strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "unknown flag") ||
-			strings.Contains(err.Error(), "accepts ") || strings.Contains(err.Error(), "required flag") {
-			return 2
-		}
+// ExitCode is the process exit status for an error from executing the root
+// command: 0 for nil, 2 for usage errors, 1 for everything else.
+func ExitCode(err error) int {
+	var ue *usageError
+	var re *runError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		return 2
+	case errors.As(err, &re):
 		return 1
+	default:
+		return 2 // reported by cobra before the command ran
 	}
-	return 0
 }

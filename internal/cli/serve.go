@@ -109,5 +109,5 @@ func printBanner(w io.Writer, a *app.App, addr net.Addr) {
 	if !a.Config.InsecureHTTP {
 		fmt.Fprintf(w, " SIGNET_CA_CERT=%s/ca-root.pem", a.Config.DataDir)
 	}
-	fmt.Fprintf(w, "\n    signet cert issue --profile tls-server --cn app.example.com --san app.example.com --keygen ecdsa\n")
+	fmt.Fprintf(w, "\n    signet cert issue --profile tls-server --keygen ecdsa --cn app.example.com --san app.example.com --key-out app.key --cert-out app.crt\n")
 }

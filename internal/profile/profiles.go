@@ -107,7 +107,7 @@ func (s *Service) CreateProfile(ctx context.Context, in ProfileInput) (*store.Pr
 			return err
 		}
 		now := s.now()
-		rec := &store.Profile{ID: store.NewID("prof"), CreatedAt: now}
+		rec := &store.Profile{ID: store.NewID("prof"), CreatedAt: now, UpdatedAt: now}
 		fillProfile(rec, in, tpl.ID, ca.ID)
 		if err := tx.InsertProfile(ctx, rec); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {

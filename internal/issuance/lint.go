@@ -28,9 +28,12 @@ func NewLinter() (*Linter, error) {
 		ExcludeSources: lint.SourceList{lint.CABFBaselineRequirements, lint.CABFEVGuidelines, lint.CABFSMIMEBaselineRequirements,
 			lint.CABFCSBaselineRequirements, lint.MozillaRootStorePolicy, lint.AppleRootStorePolicy, lint.ChromeRootStorePolicy,
 			lint.EtsiEsi},
-		// This community lint verifies every certificate's signature against one
-		// compromised public CA's P-384 key (~8 ms); a Signet CA is never that CA.
-		ExcludeNames: []string{"e_cert_issued_by_compromised_emudhra_ca"},
+		// Two community lints cost more than all the others together and check
+		// nothing a Signet CA needs: one verifies every signature against a
+		// compromised public CA's keys (~8 ms), the other searches for a tiny
+		// ECDSA private key by brute force (~120 µs; CSR keys are checked by
+		// certutil.CheckPublicKey instead).
+		ExcludeNames: []string{"e_cert_issued_by_compromised_emudhra_ca", "e_ecdsa_small_private_key"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build lint registry: %w", err)

@@ -2,9 +2,6 @@ package certutil
 
 import (
 	"crypto/rand"
-	"crypto/sha1" //nolint:gosec // SHA-1 thumbprints are an inventory identifier, not a signature
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math/big"
 	"strings"
@@ -12,13 +9,20 @@ import (
 	"github.com/signet-pki/signet/internal/problem"
 )
 
-// maxSerialHex is 20 octets (RFC 5280 4.1.2.2).
-const maxSerialHex = 40
+const (
+	// maxSerialHex is 20 octets, the RFC 5280 4.1.2.2 maximum.
+	maxSerialHex = 40
+	// maxSerialInput bounds what is even looked at: 20 octets in the
+	// "0a:1b:..." form are 59 characters, so this leaves room for padding.
+	maxSerialInput = 256
+	serialBytes    = 16
+)
 
-// NewSerial returns 128 random bits with the top bit cleared: positive in
-// DER, and well over the 64 bits of entropy the CA/Browser Forum requires.
+// NewSerial returns 128 random bits with the top bit cleared, so the DER
+// INTEGER is positive and fits 16 octets; 127 bits of entropy is well over
+// the CA/Browser Forum's 64. Zero is not a valid serial and is redrawn.
 func NewSerial() (*big.Int, error) {
-	var b [16]byte
+	var b [serialBytes]byte
 	for {
 		if _, err := rand.Read(b[:]); err != nil {
 			return nil, fmt.Errorf("generate serial: %w", err)
@@ -30,78 +34,82 @@ func NewSerial() (*big.Int, error) {
 	}
 }
 
-// SerialHex is the canonical form: lower-case hex without leading zeros.
+// SerialHex is the canonical serial form used across Signet: lower-case hex
+// without leading zeros, "0" for zero. A nil serial gives "".
 func SerialHex(s *big.Int) string {
+	if s == nil {
+		return ""
+	}
 	return s.Text(16)
 }
 
-// NormalizeSerial accepts hex in any case, with an optional 0x prefix and
-// colon or space separators ("A9:3E:0F"), and returns the canonical form.
+// NormalizeSerial turns a serial as users paste it into the canonical form:
+// hex in either case, an optional "0x" prefix, or the byte form with colon or
+// space separators that openssl and Windows print ("A9:3E:0F", "a9 3e 0f").
 func NormalizeSerial(s string) (string, error) {
-	t := strings.TrimSpace(s)
-	t = strings.TrimPrefix(strings.TrimPrefix(t, "0x"), "0X")
-	t = strings.NewReplacer(":", "", " ", "", "-", "").Replace(t)
-	t = strings.ToLower(t)
-	if t == "" || len(t) > maxSerialHex*2 {
-		return "", problem.Invalid("serial_invalid", "%q is not a serial number (hex, at most 20 octets)", truncate(s))
+	if len(s) > maxSerialInput {
+		return "", problem.Invalid("serial_invalid", "the serial number is too long")
 	}
-	if _, err := hex.DecodeString(padEven(t)); err != nil {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") {
+		t = t[2:]
+	}
+	digits, ok := serialDigits(t)
+	if !ok || digits == "" {
 		return "", problem.Invalid("serial_invalid", "%q is not a hexadecimal serial number", truncate(s))
 	}
-	t = strings.TrimLeft(t, "0")
-	if t == "" {
-		t = "0"
+	digits = strings.TrimLeft(strings.ToLower(digits), "0")
+	if digits == "" {
+		return "0", nil
 	}
-	if len(t) > maxSerialHex {
-		return "", problem.Invalid("serial_invalid", "serial numbers are at most 20 octets")
+	if len(digits) > maxSerialHex {
+		return "", problem.Invalid("serial_invalid", "serial numbers are at most 20 octets (%d hex digits)", maxSerialHex)
 	}
-	return t, nil
+	return digits, nil
 }
 
-// SerialFromDecimal converts a decimal serial (some vendor APIs use them).
+// serialDigits joins the byte form into plain hex. Each separated group is
+// one byte, so a one-digit group is padded: "a:3e" is 0a 3e, not a3e.
+func serialDigits(t string) (string, bool) {
+	if !strings.ContainsAny(t, ": ") {
+		return t, isHex(t)
+	}
+	var b strings.Builder
+	for _, g := range strings.FieldsFunc(t, func(r rune) bool { return r == ':' || r == ' ' }) {
+		if len(g) > 2 || !isHex(g) {
+			return "", false
+		}
+		if len(g) == 1 {
+			b.WriteByte('0')
+		}
+		b.WriteString(g)
+	}
+	return b.String(), true
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// SerialFromDecimal converts a decimal serial, as some vendor APIs and
+// `openssl x509 -text` for small serials show it, to the canonical hex form.
 func SerialFromDecimal(s string) (string, error) {
-	n, ok := new(big.Int).SetString(strings.TrimSpace(s), 10)
-	if !ok || n.Sign() < 0 || len(n.Text(16)) > maxSerialHex {
+	t := strings.TrimSpace(s)
+	if t == "" || len(t) > maxSerialInput || strings.TrimLeft(t, "0123456789") != "" {
 		return "", problem.Invalid("serial_invalid", "%q is not a decimal serial number", truncate(s))
 	}
-	return n.Text(16), nil
-}
-
-func padEven(s string) string {
-	if len(s)%2 == 1 {
-		return "0" + s
+	n, ok := new(big.Int).SetString(t, 10)
+	if !ok {
+		return "", problem.Invalid("serial_invalid", "%q is not a decimal serial number", truncate(s))
 	}
-	return s
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
+	if h := n.Text(16); len(h) <= maxSerialHex {
+		return h, nil
 	}
-	return s
-}
-
-// SHA256Hex is the lower-case hex SHA-256 thumbprint of der.
-func SHA256Hex(der []byte) string {
-	sum := sha256.Sum256(der)
-	return hex.EncodeToString(sum[:])
-}
-
-// SHA1Hex is the lower-case hex SHA-1 thumbprint of der.
-func SHA1Hex(der []byte) string {
-	sum := sha1.Sum(der) //nolint:gosec // thumbprint, see import comment
-	return hex.EncodeToString(sum[:])
-}
-
-// NormalizeFingerprint accepts a SHA-1 or SHA-256 thumbprint with colons,
-// spaces or upper case and returns lower-case hex.
-func NormalizeFingerprint(s string) (string, error) {
-	t := strings.ToLower(strings.NewReplacer(":", "", " ", "").Replace(strings.TrimSpace(s)))
-	if len(t) != 40 && len(t) != 64 {
-		return "", problem.Invalid("fingerprint_invalid", "a thumbprint is 40 (SHA-1) or 64 (SHA-256) hex digits")
-	}
-	if _, err := hex.DecodeString(t); err != nil {
-		return "", problem.Invalid("fingerprint_invalid", "the thumbprint is not hexadecimal")
-	}
-	return t, nil
+	return "", problem.Invalid("serial_invalid", "serial numbers are at most 20 octets")
 }

@@ -66,6 +66,9 @@ func (s *Service) Enroll(ctx context.Context, in EnrollInput) (*Issued, error) {
 			return replay, err
 		}
 	}
+	if err := checkPKCS12Request(in.PKCS12Password, in.Keygen); err != nil {
+		return nil, err
+	}
 	prof, err := s.profiles.Resolve(ctx, in.Profile)
 	if err != nil {
 		return nil, err
@@ -92,6 +95,18 @@ func (s *Service) Enroll(ctx context.Context, in EnrollInput) (*Issued, error) {
 	}
 	return s.issue(ctx, caller, issueJob{req: req, prof: prof, sub: sub, idemKey: in.IdempotencyKey,
 		idemHash: idemHash, p12Password: in.PKCS12Password})
+}
+
+// checkPKCS12Request refuses a PKCS#12 that could not be built, before
+// anything is signed: it needs a server-generated key and a storable password.
+func checkPKCS12Request(password string, keygen *Keygen) error {
+	if password == "" {
+		return nil
+	}
+	if keygen == nil {
+		return problem.Invalid("pkcs12_requires_keygen", "a PKCS#12 can only be returned for a key the server generates")
+	}
+	return certutil.CheckPKCS12Password(password)
 }
 
 func checkProfileUsable(prof *profile.Resolved, method string) error {

@@ -90,6 +90,9 @@ func (s *Service) Renew(ctx context.Context, serial string, in RenewInput) (*Iss
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPKCS12Request(in.PKCS12Password, in.Keygen); err != nil {
+		return nil, err
+	}
 	old, err := s.getCertificate(ctx, serial)
 	if err != nil {
 		return nil, err

@@ -45,6 +45,7 @@ func TestBadInputGetsProblemDocuments(t *testing.T) {
 		{"oversized body", "POST", "/api/v1/certificates", `{"csr":"` + strings.Repeat("A", 2<<20) + `"}`, 413, "body_too_large"},
 		{"no profile", "POST", "/api/v1/certificates", map[string]any{"csr": good}, 400, "profile_required"},
 		{"unknown profile", "POST", "/api/v1/certificates", map[string]any{"profile": "nope", "csr": good}, 404, "profile_not_found"},
+		{"pkcs12 without keygen", "POST", "/api/v1/certificates", map[string]any{"profile": "tls-server", "csr": good, "pkcs12_password": "pw-123456"}, 400, "pkcs12_requires_keygen"},
 		{"csr and keygen", "POST", "/api/v1/certificates", map[string]any{"profile": "tls-server", "csr": good, "keygen": map[string]any{"algorithm": "ecdsa"}}, 400, "csr_or_keygen"},
 		{"garbage csr", "POST", "/api/v1/certificates", enroll("-----BEGIN CERTIFICATE REQUEST-----\nZm9v\n-----END CERTIFICATE REQUEST-----\n"), 400, "csr_malformed"},
 		{"not pem", "POST", "/api/v1/certificates", enroll("hello world"), 400, "csr_malformed"},

@@ -2,20 +2,19 @@ package policy
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/signet-pki/signet/internal/problem"
 )
 
-// Request is what a certificate would contain.
+// Request is what a certificate would contain, as issuance assembled it from
+// a CSR or from server-side key generation parameters.
 type Request struct {
 	PublicKey      crypto.PublicKey
 	Subject        pkix.Name
@@ -23,11 +22,14 @@ type Request struct {
 	IPAddresses    []net.IP
 	EmailAddresses []string
 	URIs           []*url.URL
-	ValidityDays   int
-	ServerKeyGen   bool
+	// ValidityDays is the validity asked for; 0 means the caller has not
+	// chosen one yet and it is not checked.
+	ValidityDays int
+	// ServerKeyGen is set when the server generates the key pair.
+	ServerKeyGen bool
 }
 
-// Check returns nil or a policy_violation problem listing every violation.
+// Check returns nil, or a policy_violation problem listing every violation.
 func (t *Template) Check(r Request) error {
 	vs := t.Evaluate(r)
 	if len(vs) == 0 {
@@ -36,250 +38,249 @@ func (t *Template) Check(r Request) error {
 	return problem.Violations("policy_violation", fmt.Sprintf("request breaks template: %d violation(s)", len(vs)), vs)
 }
 
-// Evaluate lists every way r breaks the template.
+// Evaluate lists every way r breaks the template, in a stable order: key,
+// subject (with the common-name-in-SANs rule), SANs, validity, key
+// generation. Codes, with the Field they name:
+//
+//	key_type_not_allowed, key_too_small                       (field "key")
+//	subject_field_required, subject_field_mismatch,
+//	subject_field_not_allowed, subject_field_multiple         ("subject.<field>", or "subject" for an unknown attribute)
+//	common_name_not_in_sans                                   ("subject.common_name")
+//	san_required, too_many_sans                               ("sans")
+//	san_invalid, san_not_allowed, wildcard_not_allowed        ("sans.dns[i]", "sans.ip[i]", "sans.email[i]", "sans.uri[i]")
+//	validity_too_long, validity_invalid (negative)            ("validity_days")
+//	keygen_not_allowed                                        ("keygen")
 func (t *Template) Evaluate(r Request) []problem.Violation {
-	e := &evaluation{}
-	t.checkKey(e, r)
-	t.checkSubject(e, r.Subject)
-	t.checkSANs(e, r)
-	if r.ValidityDays > t.MaxValidityDays || r.ValidityDays < 0 {
-		e.add("validity_days", "validity_too_long", "validity of %d days exceeds the template's maximum of %d", r.ValidityDays, t.MaxValidityDays)
+	var vs violations
+	t.checkKey(&vs, r.PublicKey)
+	t.checkSubject(&vs, r)
+	t.checkSANs(&vs, r)
+	switch {
+	case r.ValidityDays < 0:
+		vs.add("validity_days", "validity_invalid", "validity of %d days is negative", r.ValidityDays)
+	case r.ValidityDays > t.MaxValidityDays:
+		vs.add("validity_days", "validity_too_long", "validity of %d days exceeds the template's maximum of %d", r.ValidityDays, t.MaxValidityDays)
 	}
 	if r.ServerKeyGen && !t.AllowKeyGeneration {
-		e.add("keygen", "keygen_not_allowed", "the template does not allow server-side key generation")
+		vs.add("keygen", "keygen_not_allowed", "the template does not allow server-side key generation")
 	}
-	return e.vs
+	return vs
 }
 
-type evaluation struct{ vs []problem.Violation }
-
-func (e *evaluation) add(field, code, format string, args ...any) {
-	e.vs = append(e.vs, problem.Violation{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
-}
-
-func keyAlgorithm(pub any) (string, int) {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return "rsa", k.N.BitLen()
-	case *ecdsa.PublicKey:
-		return "ecdsa", k.Curve.Params().BitSize
-	case ed25519.PublicKey:
-		return "ed25519", 256
-	}
-	return "unknown", 0
-}
-
-func (t *Template) checkKey(e *evaluation, r Request) {
+func (t *Template) checkKey(vs *violations, pub crypto.PublicKey) {
 	if len(t.KeyTypes) == 0 {
 		return
 	}
-	alg, bits := keyAlgorithm(r.PublicKey)
-	var allowed []string
+	alg, bits, ok := keyAlgorithm(pub)
+	if !ok {
+		what := "a missing key"
+		if alg != "" {
+			what = "a malformed " + alg + " key"
+		} else if pub != nil {
+			what = fmt.Sprintf("a %T key", pub)
+		}
+		vs.add("key", "key_type_not_allowed", "%s is not allowed (%s)", what, describeKeyRules(t.KeyTypes))
+		return
+	}
+	// Several rules for one algorithm (Validate refuses them) combine
+	// leniently: the key passes if any rule admits it.
+	minBits, matched := 0, false
 	for _, k := range t.KeyTypes {
-		if k.Algorithm == alg {
-			if bits < k.MinBits {
-				e.add("key", "key_too_small", "%s key of %d bits is below the template's minimum of %d", alg, bits, k.MinBits)
-			}
+		if k.Algorithm != alg {
+			continue
+		}
+		if bits >= k.MinBits {
 			return
 		}
-		allowed = append(allowed, k.Algorithm)
+		if !matched || k.MinBits < minBits {
+			minBits = k.MinBits
+		}
+		matched = true
 	}
-	e.add("key", "key_type_not_allowed", "%s keys are not allowed (allowed: %s)", alg, strings.Join(allowed, ", "))
+	if matched {
+		vs.add("key", "key_too_small", "the %s key is %d bits; the template requires at least %d", alg, bits, minBits)
+		return
+	}
+	vs.add("key", "key_type_not_allowed", "%s keys are not allowed (%s)", alg, describeKeyRules(t.KeyTypes))
 }
 
-// subjectValues returns each field's values as the CSR carried them.
+func describeKeyRules(rules []KeyRule) string {
+	parts := make([]string, 0, len(rules))
+	for _, k := range rules {
+		if k.MinBits > 0 && k.Algorithm != "ed25519" {
+			parts = append(parts, fmt.Sprintf("%s of %d bits or more", k.Algorithm, k.MinBits))
+		} else {
+			parts = append(parts, k.Algorithm)
+		}
+	}
+	return "allowed: " + strings.Join(parts, ", ")
+}
+
+func (t *Template) checkSubject(vs *violations, r Request) {
+	n := r.Subject
+	values := subjectValues(n)
+	counts := attributeCounts(n.Names)
+	rules := map[string][]SubjectRule{}
+	for _, rule := range t.Subject {
+		rules[rule.Field] = append(rules[rule.Field], rule)
+	}
+	for _, field := range SubjectFields() {
+		vals, rs, f := values[field], rules[field], "subject."+field
+		if len(rs) == 0 {
+			if len(vals) > 0 {
+				vs.add(f, "subject_field_not_allowed", "the template does not allow %s (got %s)", field, quote(vals[0]))
+			}
+			continue
+		}
+		// pkix.Name keeps only the last common name or serial number of a
+		// CSR; Names still counts them all.
+		if count := max(len(vals), counts[field]); count > 1 {
+			vs.add(f, "subject_field_multiple", "%s has %d values; at most one is allowed", field, count)
+		}
+		if slices.ContainsFunc(rs, func(rule SubjectRule) bool { return rule.Required }) && !slices.ContainsFunc(vals, nonEmpty) {
+			vs.add(f, "subject_field_required", "%s is required", field)
+		}
+		for _, rule := range rs {
+			checkSubjectValues(vs, f, field, rule, vals)
+		}
+	}
+	checkUnknownAttributes(vs, n)
+	if t.CommonNameInSANs {
+		for _, cn := range values["common_name"] {
+			if cn != "" && !cnInSANs(cn, r) {
+				vs.add("subject.common_name", "common_name_not_in_sans",
+					"common name %s must also be one of the DNS or IP subject alternative names", quote(cn))
+			}
+		}
+	}
+}
+
+func nonEmpty(s string) bool { return s != "" }
+
+// checkSubjectValues holds every value of a field to one rule's fixed value
+// and pattern. A pattern that does not compile (Validate refuses it) matches
+// nothing, so a broken template fails closed.
+func checkSubjectValues(vs *violations, f, field string, r SubjectRule, vals []string) {
+	for _, v := range vals {
+		if r.FixedValue != "" && v != r.FixedValue {
+			vs.add(f, "subject_field_mismatch", "%s must be %s, got %s", field, quote(r.FixedValue), quote(v))
+		}
+	}
+	if r.Pattern == "" || len(vals) == 0 {
+		return
+	}
+	re, err := compilePattern(r.Pattern)
+	for _, v := range vals {
+		switch {
+		case err != nil:
+			vs.add(f, "subject_field_mismatch", "%s %s cannot be checked: the template's %v", field, quote(v), err)
+		case !re.MatchString(v):
+			vs.add(f, "subject_field_mismatch", "%s %s does not match the pattern %s", field, quote(v), quote(r.Pattern))
+		}
+	}
+}
+
+// subjectValues returns each field's values as a certificate built from n
+// would carry them: like pkix.Name.ToRDNSequence, an attribute in ExtraNames
+// replaces the struct field of the same type.
 func subjectValues(n pkix.Name) map[string][]string {
-	return map[string][]string{
-		"common_name": nonEmpty(n.CommonName), "organization": n.Organization, "organizational_unit": n.OrganizationalUnit,
+	values := map[string][]string{
+		"common_name": single(n.CommonName), "organization": n.Organization, "organizational_unit": n.OrganizationalUnit,
 		"country": n.Country, "province": n.Province, "locality": n.Locality, "street_address": n.StreetAddress,
-		"postal_code": n.PostalCode, "serial_number": nonEmpty(n.SerialNumber),
+		"postal_code": n.PostalCode, "serial_number": single(n.SerialNumber),
 	}
+	extra := map[string][]string{}
+	for _, atv := range n.ExtraNames {
+		if field := fieldForOID(atv.Type); field != "" {
+			extra[field] = append(extra[field], attributeString(atv.Value))
+		}
+	}
+	for field, vals := range extra {
+		values[field] = vals
+	}
+	return values
 }
 
-func nonEmpty(s string) []string {
+func single(s string) []string {
 	if s == "" {
 		return nil
 	}
 	return []string{s}
 }
 
-func (t *Template) checkSubject(e *evaluation, n pkix.Name) {
-	values := subjectValues(n)
-	rules := map[string]SubjectRule{}
-	for _, r := range t.Subject {
-		rules[r.Field] = r
+func attributeString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
 	}
-	for _, field := range SubjectFields {
-		vals := values[field]
-		r, ok := rules[field]
-		f := "subject." + field
-		switch {
-		case len(vals) > 0 && !ok:
-			e.add(f, "subject_field_not_allowed", "the template does not allow %s (got %q)", field, vals[0])
-		case len(vals) == 0 && r.Required:
-			e.add(f, "subject_field_required", "%s is required", field)
-		case len(vals) > 1:
-			e.add(f, "subject_field_multiple", "%s may have only one value, got %d", field, len(vals))
-		case len(vals) == 1:
-			if r.FixedValue != "" && vals[0] != r.FixedValue {
-				e.add(f, "subject_field_mismatch", "%s must be %q, got %q", field, r.FixedValue, vals[0])
-			}
-			if r.Pattern != "" {
-				if ok, err := regexp.MatchString("^(?:"+r.Pattern+")$", vals[0]); err != nil || !ok {
-					e.add(f, "subject_field_mismatch", "%s %q does not match %s", field, vals[0], r.Pattern)
-				}
-			}
+	return fmt.Sprint(v)
+}
+
+// attributeCounts counts the parsed attributes of each known field.
+func attributeCounts(names []pkix.AttributeTypeAndValue) map[string]int {
+	counts := map[string]int{}
+	for _, atv := range names {
+		if field := fieldForOID(atv.Type); field != "" {
+			counts[field]++
 		}
 	}
-	for _, atv := range n.Names {
-		if !knownAttribute(atv.Type.String()) {
-			e.add("subject", "subject_field_not_allowed", "subject attribute %s is not supported", atv.Type)
+	return counts
+}
+
+// checkUnknownAttributes refuses subject attributes no rule can name (email
+// address, domain component, ...), whether parsed from a CSR or added by code.
+func checkUnknownAttributes(vs *violations, n pkix.Name) {
+	seen := map[string]bool{}
+	for _, atv := range slices.Concat(n.Names, n.ExtraNames) {
+		oid := atv.Type.String()
+		if fieldForOID(atv.Type) != "" || seen[oid] {
+			continue
 		}
+		seen[oid] = true
+		vs.add("subject", "subject_field_not_allowed", "subject attribute %s is not allowed (got %s)",
+			attributeName(atv.Type), quote(attributeString(atv.Value)))
 	}
 }
 
-// knownAttribute reports whether an OID is one of the fields templates can name.
-func knownAttribute(oid string) bool {
-	switch oid {
-	case "2.5.4.3", "2.5.4.10", "2.5.4.11", "2.5.4.6", "2.5.4.8", "2.5.4.7", "2.5.4.9", "2.5.4.17", "2.5.4.5":
-		return true
+// fieldForOID names the SubjectFields entry of an X.520 attribute type, or "".
+func fieldForOID(oid asn1.ObjectIdentifier) string {
+	if len(oid) != 4 || oid[0] != 2 || oid[1] != 5 || oid[2] != 4 {
+		return ""
 	}
-	return false
+	switch oid[3] {
+	case 3:
+		return "common_name"
+	case 5:
+		return "serial_number"
+	case 6:
+		return "country"
+	case 7:
+		return "locality"
+	case 8:
+		return "province"
+	case 9:
+		return "street_address"
+	case 10:
+		return "organization"
+	case 11:
+		return "organizational_unit"
+	case 17:
+		return "postal_code"
+	}
+	return ""
 }
 
-func (t *Template) checkSANs(e *evaluation, r Request) {
-	total := len(r.DNSNames) + len(r.IPAddresses) + len(r.EmailAddresses) + len(r.URIs)
-	max := t.SANs.Max
-	if max == 0 {
-		max = defaultMaxSANs
+// attributeName names the unknown attributes CSRs commonly carry, for messages.
+func attributeName(oid asn1.ObjectIdentifier) string {
+	s := oid.String()
+	switch s {
+	case "1.2.840.113549.1.9.1":
+		return s + " (emailAddress)"
+	case "0.9.2342.19200300.100.1.25":
+		return s + " (domainComponent)"
+	case "0.9.2342.19200300.100.1.1":
+		return s + " (userId)"
+	case "2.5.4.12":
+		return s + " (title)"
 	}
-	if total == 0 && t.SANs.Required {
-		e.add("sans", "san_required", "at least one subject alternative name is required")
-	}
-	if total > max {
-		e.add("sans", "too_many_sans", "%d names exceed the template's maximum of %d", total, max)
-	}
-	for i, name := range r.DNSNames {
-		f := fmt.Sprintf("sans.dns[%d]", i)
-		wildcard := strings.HasPrefix(name, "*.")
-		host := strings.TrimPrefix(name, "*.")
-		switch {
-		case !validHostname(host):
-			e.add(f, "san_invalid", "%q is not a valid DNS name", name)
-		case wildcard && !t.AllowWildcard:
-			e.add(f, "wildcard_not_allowed", "wildcard name %q is not allowed", name)
-		case !matchDNS(t.SANs.DNS, strings.ToLower(name)):
-			e.add(f, "san_not_allowed", "DNS name %q is outside the allowed patterns %v", name, t.SANs.DNS)
-		}
-	}
-	for i, ip := range r.IPAddresses {
-		if !matchIP(t.SANs.IP, ip) {
-			e.add(fmt.Sprintf("sans.ip[%d]", i), "san_not_allowed", "IP address %s is outside the allowed ranges %v", ip, t.SANs.IP)
-		}
-	}
-	for i, m := range r.EmailAddresses {
-		if !matchEmail(t.SANs.Email, strings.ToLower(m)) {
-			e.add(fmt.Sprintf("sans.email[%d]", i), "san_not_allowed", "email %q is outside the allowed patterns %v", m, t.SANs.Email)
-		}
-	}
-	for i, u := range r.URIs {
-		if !matchURI(t.SANs.URI, u.String()) {
-			e.add(fmt.Sprintf("sans.uri[%d]", i), "san_not_allowed", "URI %q is outside the allowed patterns %v", u, t.SANs.URI)
-		}
-	}
-	if cn := r.Subject.CommonName; cn != "" && t.CommonNameInSANs && !cnInSANs(cn, r) {
-		e.add("subject.common_name", "common_name_not_in_sans", "common name %q must also be a DNS or IP subject alternative name", cn)
-	}
-}
-
-func cnInSANs(cn string, r Request) bool {
-	for _, d := range r.DNSNames {
-		if strings.EqualFold(d, cn) {
-			return true
-		}
-	}
-	for _, ip := range r.IPAddresses {
-		if ip.String() == cn {
-			return true
-		}
-	}
-	return false
-}
-
-// matchDNS applies the DNS patterns; name is lower case and may be a wildcard.
-func matchDNS(patterns []string, name string) bool {
-	for _, p := range patterns {
-		p = strings.ToLower(p)
-		switch {
-		case p == "*":
-			return true
-		case strings.HasPrefix(p, "*."):
-			suffix := p[1:] // ".acme.com"
-			if label, ok := strings.CutSuffix(name, suffix); ok && label != "" && !strings.Contains(label, ".") {
-				return true
-			}
-		case strings.HasPrefix(p, "."):
-			if strings.HasSuffix(name, p) && len(name) > len(p) {
-				return true
-			}
-		case name == p:
-			return true
-		}
-	}
-	return false
-}
-
-func matchIP(cidrs []string, ip net.IP) bool {
-	for _, c := range cidrs {
-		if _, n, err := net.ParseCIDR(c); err == nil && n.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-func matchEmail(patterns []string, addr string) bool {
-	for _, p := range patterns {
-		p = strings.ToLower(p)
-		if p == "*" || p == addr {
-			return true
-		}
-		if domain, ok := strings.CutPrefix(p, "*@"); ok && strings.HasSuffix(addr, "@"+domain) {
-			return true
-		}
-	}
-	return false
-}
-
-func matchURI(patterns []string, u string) bool {
-	for _, p := range patterns {
-		if p == "*" || p == u {
-			return true
-		}
-		if prefix, ok := strings.CutSuffix(p, "*"); ok && strings.HasPrefix(u, prefix) {
-			return true
-		}
-	}
-	return false
-}
-
-// validHostname accepts LDH hostnames: labels of 1-63 letters, digits and
-// inner hyphens; 253 characters at most; at least two labels not required
-// (internal names like "db" are common in private PKI).
-func validHostname(h string) bool {
-	h = strings.TrimSuffix(h, ".")
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(h, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, c := range label {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
+	return s
 }

@@ -1,212 +1,255 @@
-// Package policy evaluates certificate requests against templates: what key
+// Package policy evaluates certificate requests against templates: which key
 // types and sizes, subject fields, names, usages and validity a certificate
 // may have. It reports every violation, never just the first, so a user can
 // fix a request in one go.
+//
+// A Template is plain data (the store keeps it as JSON). Validate checks the
+// template itself; Evaluate and Check judge a Request against it. Evaluate
+// fails closed on a template that Validate would refuse: a rule it cannot
+// understand matches nothing.
 package policy
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/x509"
-	"fmt"
-	"net"
-	"regexp"
-	"slices"
-	"strings"
-
-	"github.com/signet-pki/signet/internal/problem"
 )
 
-// Template is stored as JSON, so it stays a plain serialisable struct.
+// Template is what a certificate may contain. It is stored as JSON (snake_case)
+// by the store, so it stays a plain serialisable struct with no hidden state.
 type Template struct {
-	KeyTypes           []KeyRule     `json:"key_types"`           // empty = any key the key checks accept
-	Subject            []SubjectRule `json:"subject"`             // one rule per allowed field; a field without a rule is refused
-	SANs               SANRules      `json:"sans"`                // allowed subject alternative names
-	CommonNameInSANs   bool          `json:"common_name_in_sans"` // a CN must repeat one of the DNS or IP SANs
-	KeyUsages          []string      `json:"key_usages"`
-	ExtKeyUsages       []string      `json:"ext_key_usages"`
-	MaxValidityDays    int           `json:"max_validity_days"`
-	AllowWildcard      bool          `json:"allow_wildcard"`
-	AllowKeyGeneration bool          `json:"allow_key_generation"` // server-side key generation
+	// KeyTypes lists the allowed key algorithms. Empty allows any key the
+	// key checks (certutil.CheckPublicKey) accept.
+	KeyTypes []KeyRule `json:"key_types"`
+	// Subject has one rule per allowed subject field; a field without a rule
+	// is refused, and so is any attribute outside SubjectFields().
+	Subject []SubjectRule `json:"subject"`
+	// SANs governs the subject alternative names.
+	SANs SANRules `json:"sans"`
+	// CommonNameInSANs requires a common name, if there is one, to repeat one
+	// of the DNS or IP SANs (clients ignore the CN when SANs are present).
+	CommonNameInSANs bool `json:"common_name_in_sans"`
+	// KeyUsages are the key usage bits to set: digital_signature,
+	// content_commitment, key_encipherment, data_encipherment, key_agreement,
+	// cert_sign, crl_sign.
+	KeyUsages []string `json:"key_usages"`
+	// ExtKeyUsages are the extended key usages to set: server_auth,
+	// client_auth, code_signing, email_protection, time_stamping, ocsp_signing.
+	ExtKeyUsages []string `json:"ext_key_usages"`
+	// MaxValidityDays bounds the requested validity; it must be positive.
+	MaxValidityDays int `json:"max_validity_days"`
+	// AllowWildcard permits wildcard DNS names ("*.acme.com"); a DNS pattern
+	// must allow the name as well.
+	AllowWildcard bool `json:"allow_wildcard"`
+	// AllowKeyGeneration permits server-side key generation.
+	AllowKeyGeneration bool `json:"allow_key_generation"`
 }
 
 // KeyRule allows one key algorithm from a minimum size.
 type KeyRule struct {
-	Algorithm string `json:"algorithm"` // rsa | ecdsa | ed25519
-	MinBits   int    `json:"min_bits"`
+	// Algorithm is rsa, ecdsa or ed25519.
+	Algorithm string `json:"algorithm"`
+	// MinBits is the smallest key allowed: the RSA modulus size, or the ECDSA
+	// curve size (256 for P-256, 384 for P-384). 0 means no minimum beyond the
+	// key checks. Ed25519 keys count as 256 bits.
+	MinBits int `json:"min_bits"`
 }
 
-// SubjectRule allows one subject field.
+// SubjectRule allows one subject field, named as in SubjectFields().
 type SubjectRule struct {
-	Field      string `json:"field"`
-	Required   bool   `json:"required,omitempty"`
-	FixedValue string `json:"fixed_value,omitempty"` // the value must equal this
-	Pattern    string `json:"pattern,omitempty"`     // RE2, matched against the whole value
+	Field string `json:"field"`
+	// Required refuses a request without a non-empty value for the field.
+	Required bool `json:"required"`
+	// FixedValue, when set, is the only value allowed.
+	FixedValue string `json:"fixed_value,omitempty"`
+	// Pattern, when set, is an RE2 regexp every value must match in full:
+	// it is anchored as ^(?:Pattern)$, so "[a-z]+" does not match "ab1".
+	Pattern string `json:"pattern,omitempty"`
 }
 
-// SANRules allow names. DNS patterns: "example.com" exact; "*.acme.com" one
-// label under acme.com; ".acme.com" any depth under acme.com (not acme.com
-// itself); "*" anything. Email: exact, "*@acme.com", or "*". URI: exact or a
-// prefix ending in "*". IP: CIDRs.
+// SANRules says which subject alternative names a certificate may carry.
+// An empty list allows no names of that type.
+//
+// DNS patterns (compared case-insensitively, without a trailing dot):
+//   - "example.com" allows exactly example.com;
+//   - "*.acme.com" allows one label under acme.com (www.acme.com, not
+//     a.b.acme.com, not acme.com);
+//   - ".acme.com" allows names under acme.com at any depth, not acme.com itself;
+//   - "*" allows any valid name.
+//
+// A wildcard request name ("*.acme.com") needs Template.AllowWildcard and a
+// pattern that allows it: "*.acme.com", ".acme.com" (or a parent such as
+// ".com"), or "*".
+//
+// IP entries are CIDRs ("10.0.0.0/8", "::1/128"); IPv4 and IPv6 are separate
+// (use both "0.0.0.0/0" and "::/0" to allow any address).
+//
+// Email patterns: "user@acme.com" exactly (case-insensitively), "*@acme.com"
+// any mailbox at acme.com (not at its subdomains), or "*" any address.
+//
+// URI patterns: "*" any absolute URI; otherwise an absolute URI compared
+// byte for byte with the request's URI, or a prefix when it ends in "*"
+// ("spiffe://acme.com/*"). End a prefix at a "/" so that
+// "https://acme.com*" does not also allow "https://acme.com.evil.net".
 type SANRules struct {
-	DNS      []string `json:"dns"`
-	IP       []string `json:"ip"`
-	Email    []string `json:"email"`
-	URI      []string `json:"uri"`
-	Required bool     `json:"required"`
-	Max      int      `json:"max"` // 0 = 100
+	DNS   []string `json:"dns"`
+	IP    []string `json:"ip"`
+	Email []string `json:"email"`
+	URI   []string `json:"uri"`
+	// Required asks for at least one SAN of any type.
+	Required bool `json:"required"`
+	// Max bounds the number of SANs of all types together; 0 means 100.
+	Max int `json:"max"`
 }
 
-const defaultMaxSANs = 100
+const (
+	defaultMaxSANs = 100
+	// maxMaxSANs keeps one certificate's name list within what clients and
+	// the inventory handle comfortably.
+	maxMaxSANs = 1000
+	// maxValidityDays (100 years) catches a typo'd unit rather than a policy.
+	maxValidityDays = 36500
+	// RSA bounds mirror certutil's key checks: a min_bits outside them could
+	// never be met, or would accept keys the key checks refuse anyway.
+	minRSABits = 2048
+	maxRSABits = 8192
+	// maxPatternLen bounds regexps: RE2 is linear in the input, but compiling
+	// a huge pattern on every evaluation is not free.
+	maxPatternLen = 1024
+)
 
-// SubjectFields lists the subject fields a rule may name.
-var SubjectFields = []string{"common_name", "organization", "organizational_unit", "country", "province",
-	"locality", "street_address", "postal_code", "serial_number"}
-
-var keyUsageBits = map[string]x509.KeyUsage{
-	"digital_signature": x509.KeyUsageDigitalSignature, "content_commitment": x509.KeyUsageContentCommitment,
-	"key_encipherment": x509.KeyUsageKeyEncipherment, "data_encipherment": x509.KeyUsageDataEncipherment,
-	"key_agreement": x509.KeyUsageKeyAgreement, "cert_sign": x509.KeyUsageCertSign, "crl_sign": x509.KeyUsageCRLSign,
+// SubjectFields lists the subject fields a rule may name, in the order
+// violations are reported.
+func SubjectFields() []string {
+	return []string{"common_name", "organization", "organizational_unit", "country", "province",
+		"locality", "street_address", "postal_code", "serial_number"}
 }
 
-var extKeyUsages = map[string]x509.ExtKeyUsage{
-	"server_auth": x509.ExtKeyUsageServerAuth, "client_auth": x509.ExtKeyUsageClientAuth,
-	"code_signing": x509.ExtKeyUsageCodeSigning, "email_protection": x509.ExtKeyUsageEmailProtection,
-	"time_stamping": x509.ExtKeyUsageTimeStamping, "ocsp_signing": x509.ExtKeyUsageOCSPSigning,
+// keyUsageBit maps a key usage name to its bit.
+func keyUsageBit(name string) (x509.KeyUsage, bool) {
+	switch name {
+	case "digital_signature":
+		return x509.KeyUsageDigitalSignature, true
+	case "content_commitment":
+		return x509.KeyUsageContentCommitment, true
+	case "key_encipherment":
+		return x509.KeyUsageKeyEncipherment, true
+	case "data_encipherment":
+		return x509.KeyUsageDataEncipherment, true
+	case "key_agreement":
+		return x509.KeyUsageKeyAgreement, true
+	case "cert_sign":
+		return x509.KeyUsageCertSign, true
+	case "crl_sign":
+		return x509.KeyUsageCRLSign, true
+	}
+	return 0, false
 }
 
-// Validate checks the template itself and lists every problem.
-func (t *Template) Validate() error {
-	var vs []problem.Violation
-	add := func(field, code, format string, args ...any) {
-		vs = append(vs, problem.Violation{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+// extKeyUsage maps an extended key usage name to its value.
+func extKeyUsage(name string) (x509.ExtKeyUsage, bool) {
+	switch name {
+	case "server_auth":
+		return x509.ExtKeyUsageServerAuth, true
+	case "client_auth":
+		return x509.ExtKeyUsageClientAuth, true
+	case "code_signing":
+		return x509.ExtKeyUsageCodeSigning, true
+	case "email_protection":
+		return x509.ExtKeyUsageEmailProtection, true
+	case "time_stamping":
+		return x509.ExtKeyUsageTimeStamping, true
+	case "ocsp_signing":
+		return x509.ExtKeyUsageOCSPSigning, true
 	}
-	for i, k := range t.KeyTypes {
-		f := fmt.Sprintf("key_types[%d]", i)
-		switch k.Algorithm {
-		case "rsa":
-			if k.MinBits != 0 && (k.MinBits < 2048 || k.MinBits > 8192) {
-				add(f+".min_bits", "invalid", "RSA min_bits must be between 2048 and 8192")
-			}
-		case "ecdsa":
-			if k.MinBits != 0 && k.MinBits != 256 && k.MinBits != 384 {
-				add(f+".min_bits", "invalid", "ECDSA min_bits must be 256 or 384")
-			}
-		case "ed25519":
-		default:
-			add(f+".algorithm", "invalid", "unknown key algorithm %q (want rsa, ecdsa or ed25519)", k.Algorithm)
-		}
-	}
-	seen := map[string]bool{}
-	for i, r := range t.Subject {
-		f := fmt.Sprintf("subject[%d]", i)
-		if !slices.Contains(SubjectFields, r.Field) {
-			add(f+".field", "invalid", "unknown subject field %q (want one of %s)", r.Field, strings.Join(SubjectFields, ", "))
-		}
-		if seen[r.Field] {
-			add(f+".field", "duplicate", "subject field %q has more than one rule", r.Field)
-		}
-		seen[r.Field] = true
-		if r.Pattern != "" {
-			if _, err := regexp.Compile(r.Pattern); err != nil {
-				add(f+".pattern", "invalid", "pattern does not compile: %v", err)
-			}
-		}
-	}
-	for i, p := range t.SANs.DNS {
-		if !validDNSPattern(p) {
-			add(fmt.Sprintf("sans.dns[%d]", i), "invalid", "%q is not a DNS pattern (example.com, *.example.com, .example.com or *)", p)
-		}
-	}
-	for i, c := range t.SANs.IP {
-		if _, _, err := net.ParseCIDR(c); err != nil {
-			add(fmt.Sprintf("sans.ip[%d]", i), "invalid", "%q is not a CIDR", c)
-		}
-	}
-	for i, e := range t.SANs.Email {
-		if e != "*" && !strings.Contains(e, "@") {
-			add(fmt.Sprintf("sans.email[%d]", i), "invalid", "%q is not an email pattern (user@domain, *@domain or *)", e)
-		}
-	}
-	if t.SANs.Max < 0 || t.SANs.Max > 1000 {
-		add("sans.max", "invalid", "sans.max must be between 0 and 1000")
-	}
-	for i, u := range t.KeyUsages {
-		if _, ok := keyUsageBits[u]; !ok {
-			add(fmt.Sprintf("key_usages[%d]", i), "invalid", "unknown key usage %q", u)
-		}
-	}
-	for i, u := range t.ExtKeyUsages {
-		if _, ok := extKeyUsages[u]; !ok {
-			add(fmt.Sprintf("ext_key_usages[%d]", i), "invalid", "unknown extended key usage %q", u)
-		}
-	}
-	if t.MaxValidityDays <= 0 || t.MaxValidityDays > 36500 {
-		add("max_validity_days", "invalid", "max_validity_days must be between 1 and 36500")
-	}
-	if len(vs) > 0 {
-		return problem.Violations("template_invalid", fmt.Sprintf("the template is invalid: %d problem(s)", len(vs)), vs)
-	}
-	return nil
+	return 0, false
 }
 
-func validDNSPattern(p string) bool {
-	switch {
-	case p == "*":
-		return true
-	case strings.HasPrefix(p, "*."):
-		return validHostname(p[2:])
-	case strings.HasPrefix(p, "."):
-		return validHostname(p[1:])
-	default:
-		return validHostname(p)
-	}
-}
-
-// KeyUsage is the template's key usage bits.
+// KeyUsage is the template's key usage bits, whatever the key.
 func (t *Template) KeyUsage() x509.KeyUsage {
 	var ku x509.KeyUsage
 	for _, u := range t.KeyUsages {
-		ku |= keyUsageBits[u]
+		bit, _ := keyUsageBit(u)
+		ku |= bit
 	}
 	return ku
 }
 
-// KeyUsageFor drops keyEncipherment for non-RSA keys, where it is meaningless
-// (and linters flag it).
-func (t *Template) KeyUsageFor(pub any) x509.KeyUsage {
+// KeyUsageFor is the key usage to put in a certificate for pub. Encipherment
+// is RSA key transport, meaningless for ECDSA and Ed25519 keys, and RFC 8410
+// rules out key agreement for Ed25519, so those bits are dropped (zlint flags
+// them otherwise). The result may be 0 if the template asks for nothing else.
+func (t *Template) KeyUsageFor(pub crypto.PublicKey) x509.KeyUsage {
 	ku := t.KeyUsage()
-	if alg, _ := keyAlgorithm(pub); alg != "rsa" {
+	switch pub.(type) {
+	case *rsa.PublicKey:
+	case ed25519.PublicKey:
+		ku &^= x509.KeyUsageKeyEncipherment | x509.KeyUsageDataEncipherment | x509.KeyUsageKeyAgreement
+	default:
 		ku &^= x509.KeyUsageKeyEncipherment | x509.KeyUsageDataEncipherment
 	}
 	return ku
 }
 
-// ExtendedKeyUsages is the template's extended key usages.
+// ExtendedKeyUsages is the template's extended key usages, in template order.
+// (It cannot be called ExtKeyUsages: that is the field it reads.)
 func (t *Template) ExtendedKeyUsages() []x509.ExtKeyUsage {
 	out := make([]x509.ExtKeyUsage, 0, len(t.ExtKeyUsages))
 	for _, u := range t.ExtKeyUsages {
-		out = append(out, extKeyUsages[u])
+		if eku, ok := extKeyUsage(u); ok {
+			out = append(out, eku)
+		}
 	}
 	return out
 }
 
-// DefaultTLSServer is the template created on first start for TLS servers.
+// keyAlgorithm names pub's algorithm as KeyRule does, with its size in bits;
+// ok is false for keys policy does not know (or malformed ones).
+func keyAlgorithm(pub crypto.PublicKey) (alg string, bits int, ok bool) {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if k == nil || k.N == nil {
+			return "rsa", 0, false
+		}
+		return "rsa", k.N.BitLen(), true
+	case *ecdsa.PublicKey:
+		if k == nil || k.Curve == nil || k.Curve.Params() == nil {
+			return "ecdsa", 0, false
+		}
+		return "ecdsa", k.Curve.Params().BitSize, true
+	case ed25519.PublicKey:
+		return "ed25519", 8 * len(k), true
+	}
+	return "", 0, false
+}
+
+// DefaultTLSServer is the template created on first start for TLS servers:
+// any DNS name or IP address, wildcards allowed, 397 days (the public-web
+// ceiling, so certificates behave the same if a profile moves to a public CA).
 func DefaultTLSServer() Template {
 	return Template{
-		KeyTypes: []KeyRule{{Algorithm: "rsa", MinBits: 2048}, {Algorithm: "ecdsa", MinBits: 256}, {Algorithm: "ed25519"}},
+		KeyTypes: defaultKeyTypes(),
 		Subject: []SubjectRule{{Field: "common_name"}, {Field: "organization"}, {Field: "organizational_unit"},
 			{Field: "country"}, {Field: "province"}, {Field: "locality"}},
-		SANs:             SANRules{DNS: []string{"*"}, IP: []string{"0.0.0.0/0", "::/0"}, Required: true},
-		CommonNameInSANs: true,
-		KeyUsages:        []string{"digital_signature", "key_encipherment"},
-		ExtKeyUsages:     []string{"server_auth"},
-		MaxValidityDays:  397, AllowWildcard: true, AllowKeyGeneration: true,
+		SANs:               SANRules{DNS: []string{"*"}, IP: []string{"0.0.0.0/0", "::/0"}, Required: true},
+		CommonNameInSANs:   true,
+		KeyUsages:          []string{"digital_signature", "key_encipherment"},
+		ExtKeyUsages:       []string{"server_auth"},
+		MaxValidityDays:    397,
+		AllowWildcard:      true,
+		AllowKeyGeneration: true,
 	}
 }
 
 // DefaultTLSClient is the template created on first start for TLS clients.
+// The common name is required because it is the identity most mTLS servers
+// map to a user (nginx, PostgreSQL); it is a user name, not a host, so it
+// need not repeat a SAN.
 func DefaultTLSClient() Template {
 	return Template{
-		KeyTypes: []KeyRule{{Algorithm: "rsa", MinBits: 2048}, {Algorithm: "ecdsa", MinBits: 256}, {Algorithm: "ed25519"}},
+		KeyTypes: defaultKeyTypes(),
 		Subject: []SubjectRule{{Field: "common_name", Required: true}, {Field: "organization"}, {Field: "organizational_unit"},
 			{Field: "country"}, {Field: "province"}, {Field: "locality"}},
 		SANs:               SANRules{DNS: []string{"*"}, Email: []string{"*"}, URI: []string{"*"}},
@@ -215,4 +258,10 @@ func DefaultTLSClient() Template {
 		MaxValidityDays:    397,
 		AllowKeyGeneration: true,
 	}
+}
+
+// defaultKeyTypes allows every algorithm Signet certifies. Ed25519 TLS
+// certificates are rare (few clients support them) but harmless to allow.
+func defaultKeyTypes() []KeyRule {
+	return []KeyRule{{Algorithm: "rsa", MinBits: minRSABits}, {Algorithm: "ecdsa", MinBits: 256}, {Algorithm: "ed25519"}}
 }

@@ -37,8 +37,9 @@ func ReasonName(code int) string {
 	return strconv.Itoa(code)
 }
 
-// ParseReason accepts a reason name (snake_case or camelCase as in RFC 5280) or code.
-// certificateHold and removeFromCRL are refused: use Suspend and Resume.
+// ParseReason accepts a reason name (snake_case, or camelCase as RFC 5280
+// spells it) or code. certificateHold and removeFromCRL are refused: use
+// Suspend and Resume.
 func ParseReason(s string) (int, error) {
 	if s == "" {
 		return ReasonUnspecified, nil
@@ -46,8 +47,7 @@ func ParseReason(s string) (int, error) {
 	code, err := strconv.Atoi(s)
 	if err != nil {
 		var ok bool
-		code, ok = reasonNames[camelToSnake(s)]
-		if !ok {
+		if code, ok = reasonByFoldedName(s); !ok {
 			return 0, problem.Invalid("reason_invalid", "unknown revocation reason %q", s)
 		}
 	}
@@ -60,18 +60,19 @@ func ParseReason(s string) (int, error) {
 	return code, nil
 }
 
-func camelToSnake(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 && !(s[i-1] >= 'A' && s[i-1] <= 'Z') {
-				b.WriteByte('_')
-			}
-			r += 'a' - 'A'
+// reasonByFoldedName matches names ignoring case and underscores, so
+// "keyCompromise", "key_compromise" and "cACompromise" all work.
+func reasonByFoldedName(s string) (int, bool) {
+	fold := func(n string) string { return strings.ToLower(strings.ReplaceAll(n, "_", "")) }
+	for name, code := range reasonNames {
+		if fold(name) == fold(s) {
+			return code, true
 		}
-		b.WriteRune(r)
 	}
-	return b.String()
+	if fold(s) == "removefromcrl" {
+		return ReasonRemoveFromCRL, true
+	}
+	return 0, false
 }
 
 // RenewInput renews a certificate with a new CSR (same or new key) or a

@@ -141,6 +141,7 @@ func checkECDSA(k *ecdsa.PublicKey) error {
 	if k.Curve != elliptic.P256() && k.Curve != elliptic.P384() {
 		return problem.Invalid("key_unsupported_curve", "curve %s is not supported (want P-256 or P-384)", curveName(k.Curve))
 	}
+	//lint:ignore SA1019 a nil coordinate must be refused before ECDH() dereferences it
 	if k.X == nil || k.Y == nil {
 		return problem.Invalid("key_invalid", "the ECDSA public point is missing")
 	}

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 these tests build invalid keys (raw coordinates, DSA) on purpose
+
 package certutil
 
 import (

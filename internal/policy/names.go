@@ -277,7 +277,7 @@ func checkURIPattern(p string) error {
 		return errors.New("* is allowed only at the end")
 	}
 	if !hasScheme(prefix) {
-		return errors.New("it does not start with a scheme such as spiffe: or https:")
+		return errors.New("it does not start with a scheme such as spiffe or https")
 	}
 	return nil
 }

@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"encoding/base32"
+	"errors"
 	"strings"
 )
 

@@ -6,6 +6,11 @@ import (
 	"time"
 )
 
+// AuditTimePrecision is the resolution at which audit times are stored and
+// hashed. Microseconds is what PostgreSQL's timestamptz keeps, so every
+// backend stores exactly the instant the hash covers.
+const AuditTimePrecision = time.Microsecond
+
 // canonicalEvent fixes the field order of the bytes an audit hash covers.
 type canonicalEvent struct {
 	Seq        int64           `json:"seq"`
@@ -33,12 +38,30 @@ func AuditDetailsJSON(details map[string]any) []byte {
 }
 
 // HashAuditEvent is SHA-256(prev || canonical(ev)), the link of the audit
-// chain. Every backend and the verifier use this one function.
-func HashAuditEvent(prev []byte, ev AuditEvent, detailsJSON []byte) []byte {
-	b, _ := json.Marshal(canonicalEvent{Seq: ev.Seq, Time: ev.Time.UTC().Format(time.RFC3339Nano), Principal: ev.Principal,
-		Action: ev.Action, ObjectType: ev.ObjectType, ObjectID: ev.ObjectID, Outcome: ev.Outcome, Details: detailsJSON})
+// chain; every backend and the verifier use this one function. The details
+// covered are ev.DetailsJSON when set (an event read back from storage),
+// otherwise AuditDetailsJSON(ev.Details). ev.Time must already be at
+// AuditTimePrecision, as writers store it, or a re-computation from the
+// stored row will not match.
+func HashAuditEvent(prev []byte, ev AuditEvent) []byte {
+	details := ev.DetailsJSON
+	if details == nil {
+		details = AuditDetailsJSON(ev.Details)
+	}
+	c := canonicalEvent{Seq: ev.Seq, Time: ev.Time.UTC().Format(time.RFC3339Nano), Principal: ev.Principal,
+		Action: ev.Action, ObjectType: ev.ObjectType, ObjectID: ev.ObjectID, Outcome: ev.Outcome, Details: details}
 	h := sha256.New()
 	h.Write(prev)
+	b, err := json.Marshal(c)
+	if err != nil {
+		// Only stored details that are not JSON (a damaged or tampered row)
+		// get here. Hash them raw under a prefix no canonical encoding (which
+		// starts with '{') can produce, so they cannot pass for valid ones.
+		c.Details = nil
+		b, _ = json.Marshal(c)
+		h.Write([]byte("\x00invalid-details\x00"))
+		h.Write(details)
+	}
 	h.Write(b)
 	return h.Sum(nil)
 }

@@ -205,6 +205,7 @@ type CertificateQuery struct {
 	Owner         string
 	Contains      string // substring of the common name or any SAN (case-insensitive)
 	Name          string // exact common name or SAN (case-insensitive)
+	NamePrefix    string // common name or SAN starting with this (case-insensitive)
 	Serial        string // canonical hex
 	SHA256        string
 	Source        string

@@ -6,132 +6,187 @@ import (
 	"github.com/signet-pki/signet/internal/store"
 )
 
+// Templates and profiles: the small catalog clients choose from.
+
 const templateColumns = `int_id, id, name, description, spec, created_at, updated_at`
 
-func scanTemplate(s scanner) (store.Template, int64, error) {
+func scanTemplate(s scanner) (store.Template, error) {
 	var t store.Template
-	var spec string
 	var ca, ua int64
-	err := s.Scan(&t.IntID, &t.ID, &t.Name, &t.Description, &spec, &ca, &ua)
-	t.Spec, t.CreatedAt, t.UpdatedAt = []byte(spec), fromTS(ca), fromTS(ua)
-	return t, t.IntID, err
+	err := s.Scan(&t.IntID, &t.ID, &t.Name, &t.Description, &t.Spec, &ca, &ua)
+	t.CreatedAt, t.UpdatedAt = fromDB(ca), fromDB(ua)
+	return t, err
 }
 
 func (r reader) getTemplate(ctx context.Context, where string, arg any) (*store.Template, error) {
-	t, _, err := scanTemplate(r.q.QueryRowContext(ctx, `SELECT `+templateColumns+` FROM templates WHERE `+where, arg))
+	var t store.Template
+	err := queryOne(ctx, r.q, func(s scanner) (err error) { t, err = scanTemplate(s); return err },
+		`SELECT `+templateColumns+` FROM templates WHERE `+where, arg)
 	if err != nil {
 		return nil, mapErr(err, "get template")
 	}
 	return &t, nil
 }
 
+// GetTemplate returns the template with public id id.
 func (r reader) GetTemplate(ctx context.Context, id string) (*store.Template, error) {
 	return r.getTemplate(ctx, "id = ?", id)
 }
 
+// GetTemplateByName returns the template named name.
 func (r reader) GetTemplateByName(ctx context.Context, name string) (*store.Template, error) {
 	return r.getTemplate(ctx, "name = ?", name)
 }
 
+// ListTemplates pages templates by int id (templates have no status).
 func (r reader) ListTemplates(ctx context.Context, q store.ListQuery) ([]store.Template, string, error) {
-	after, err := parseListCursor(q.Cursor)
+	after, err := decodeListCursor(q.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	limit := limitOf(q.Limit)
-	rows, err := r.q.QueryContext(ctx, `SELECT `+templateColumns+` FROM templates WHERE int_id > ? ORDER BY int_id LIMIT ?`, after, limit+1)
-	return collect(rows, err, limit, scanTemplate)
+	limit := pageLimit(q.Limit)
+	items, err := queryMany(ctx, r.q, scanTemplate,
+		`SELECT `+templateColumns+` FROM templates WHERE int_id > ? ORDER BY int_id LIMIT ?`, after, limit+1)
+	items, next, err := listPage(items, err, limit, func(t *store.Template) int64 { return t.IntID })
+	return items, next, mapErr(err, "list templates")
 }
 
+// InsertTemplate stores a new template and sets its IntID.
 func (t *txView) InsertTemplate(ctx context.Context, tp *store.Template) error {
-	res, err := t.q.ExecContext(ctx, `INSERT INTO templates (id, name, description, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		tp.ID, tp.Name, tp.Description, string(tp.Spec), ts(tp.CreatedAt), ts(tp.UpdatedAt))
+	now := t.now()
+	stamp(&tp.CreatedAt, now)
+	stamp(&tp.UpdatedAt, now)
+	res, err := t.q.ExecContext(ctx, `INSERT INTO templates (id, name, description, spec, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, tp.ID, tp.Name, tp.Description, blob(tp.Spec), toDB(tp.CreatedAt), toDB(tp.UpdatedAt))
 	if err != nil {
-		return mapErr(err, "insert template")
+		return mapErr(err, "insert template "+tp.ID)
 	}
-	tp.IntID, _ = res.LastInsertId()
-	return nil
+	tp.IntID, err = res.LastInsertId()
+	return mapErr(err, "insert template "+tp.ID)
 }
 
+// UpdateTemplate rewrites a template's name, description and spec.
 func (t *txView) UpdateTemplate(ctx context.Context, tp *store.Template) error {
+	stamp(&tp.UpdatedAt, t.now())
 	res, err := t.q.ExecContext(ctx, `UPDATE templates SET name = ?, description = ?, spec = ?, updated_at = ? WHERE id = ?`,
-		tp.Name, tp.Description, string(tp.Spec), ts(tp.UpdatedAt), tp.ID)
-	return affectedOne(res, err, store.ErrNotFound, "update template")
+		tp.Name, tp.Description, blob(tp.Spec), toDB(tp.UpdatedAt), tp.ID)
+	return affectedOne(res, err, store.ErrNotFound, "update template "+tp.ID)
 }
 
+// DeleteTemplate removes a template; one still used by a profile is ErrConflict.
 func (t *txView) DeleteTemplate(ctx context.Context, id string) error {
 	res, err := t.q.ExecContext(ctx, `DELETE FROM templates WHERE id = ?`, id)
-	return affectedOne(res, err, store.ErrNotFound, "delete template")
+	return affectedOne(res, err, store.ErrNotFound, "delete template "+id)
 }
 
-const profileColumns = `int_id, id, name, description, template_id, ca_id, approval, default_validity_days, enrollment_methods,
-	delivery_format, status, created_at, updated_at`
+const profileColumns = `int_id, id, name, description, template_id, ca_id, approval, default_validity_days,
+	enrollment_methods, delivery_format, status, created_at, updated_at`
 
-func scanProfile(s scanner) (store.Profile, int64, error) {
+func scanProfile(s scanner) (store.Profile, error) {
 	var p store.Profile
 	var methods string
 	var ca, ua int64
 	err := s.Scan(&p.IntID, &p.ID, &p.Name, &p.Description, &p.TemplateID, &p.CAID, &p.Approval, &p.DefaultValidityDays,
 		&methods, &p.DeliveryFormat, &p.Status, &ca, &ua)
-	p.EnrollmentMethods, p.CreatedAt, p.UpdatedAt = fromJSON[[]string](methods), fromTS(ca), fromTS(ua)
-	return p, p.IntID, err
+	if err != nil {
+		return p, err
+	}
+	p.CreatedAt, p.UpdatedAt = fromDB(ca), fromDB(ua)
+	p.EnrollmentMethods, err = fromJSONText(methods)
+	return p, err
 }
 
 func (r reader) getProfile(ctx context.Context, where string, arg any) (*store.Profile, error) {
-	p, _, err := scanProfile(r.q.QueryRowContext(ctx, `SELECT `+profileColumns+` FROM profiles WHERE `+where, arg))
+	var p store.Profile
+	err := queryOne(ctx, r.q, func(s scanner) (err error) { p, err = scanProfile(s); return err },
+		`SELECT `+profileColumns+` FROM profiles WHERE `+where, arg)
 	if err != nil {
 		return nil, mapErr(err, "get profile")
 	}
 	return &p, nil
 }
 
+// GetProfile returns the profile with public id id.
 func (r reader) GetProfile(ctx context.Context, id string) (*store.Profile, error) {
 	return r.getProfile(ctx, "id = ?", id)
 }
 
+// GetProfileByName returns the profile named name.
 func (r reader) GetProfileByName(ctx context.Context, name string) (*store.Profile, error) {
 	return r.getProfile(ctx, "name = ?", name)
 }
 
+// ListProfiles pages profiles by int id, optionally by status.
 func (r reader) ListProfiles(ctx context.Context, q store.ListQuery) ([]store.Profile, string, error) {
-	after, err := parseListCursor(q.Cursor)
+	after, err := decodeListCursor(q.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	limit := limitOf(q.Limit)
-	rows, err := r.q.QueryContext(ctx, `SELECT `+profileColumns+` FROM profiles WHERE int_id > ? AND (? = '' OR status = ?) ORDER BY int_id LIMIT ?`,
-		after, q.Status, q.Status, limit+1)
-	return collect(rows, err, limit, scanProfile)
+	limit := pageLimit(q.Limit)
+	query, args := `SELECT `+profileColumns+` FROM profiles WHERE int_id > ?`, []any{after}
+	if q.Status != "" {
+		query, args = query+` AND status = ?`, append(args, q.Status)
+	}
+	items, err := queryMany(ctx, r.q, scanProfile, query+` ORDER BY int_id LIMIT ?`, append(args, limit+1)...)
+	items, next, err := listPage(items, err, limit, func(p *store.Profile) int64 { return p.IntID })
+	return items, next, mapErr(err, "list profiles")
 }
 
+// CountProfilesUsing counts profiles using the template or the CA (either
+// may be empty, and then does not match).
 func (r reader) CountProfilesUsing(ctx context.Context, templateID, caID string) (int64, error) {
 	var n int64
-	err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM profiles WHERE (? <> '' AND template_id = ?) OR (? <> '' AND ca_id = ?)`,
-		templateID, templateID, caID, caID).Scan(&n)
+	err := queryOne(ctx, r.q, func(s scanner) error { return s.Scan(&n) },
+		`SELECT count(*) FROM profiles WHERE template_id = ? OR ca_id = ?`, nonEmpty(templateID), nonEmpty(caID))
 	return n, mapErr(err, "count profiles")
 }
 
-func (t *txView) InsertProfile(ctx context.Context, p *store.Profile) error {
-	res, err := t.q.ExecContext(ctx, `INSERT INTO profiles (id, name, description, template_id, ca_id, approval, default_validity_days,
-		enrollment_methods, delivery_format, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Name, p.Description, p.TemplateID, p.CAID, p.Approval, p.DefaultValidityDays, jsonText(p.EnrollmentMethods),
-		p.DeliveryFormat, p.Status, ts(p.CreatedAt), ts(p.UpdatedAt))
-	if err != nil {
-		return mapErr(err, "insert profile")
+// nonEmpty makes "" match nothing (NULL equals nothing in SQL).
+func nonEmpty(s string) any {
+	if s == "" {
+		return nil
 	}
-	p.IntID, _ = res.LastInsertId()
-	return nil
+	return s
 }
 
+// InsertProfile stores a new profile and sets its IntID. Its template and CA
+// must exist (else ErrConflict).
+func (t *txView) InsertProfile(ctx context.Context, p *store.Profile) error {
+	now := t.now()
+	stamp(&p.CreatedAt, now)
+	stamp(&p.UpdatedAt, now)
+	methods, err := jsonText(p.EnrollmentMethods)
+	if err != nil {
+		return mapErr(err, "insert profile "+p.ID)
+	}
+	res, err := t.q.ExecContext(ctx, `INSERT INTO profiles (id, name, description, template_id, ca_id, approval,
+		default_validity_days, enrollment_methods, delivery_format, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.Name, p.Description, p.TemplateID, p.CAID, p.Approval, p.DefaultValidityDays, methods,
+		p.DeliveryFormat, p.Status, toDB(p.CreatedAt), toDB(p.UpdatedAt))
+	if err != nil {
+		return mapErr(err, "insert profile "+p.ID)
+	}
+	p.IntID, err = res.LastInsertId()
+	return mapErr(err, "insert profile "+p.ID)
+}
+
+// UpdateProfile rewrites every field of the profile but its ids and CreatedAt.
 func (t *txView) UpdateProfile(ctx context.Context, p *store.Profile) error {
+	stamp(&p.UpdatedAt, t.now())
+	methods, err := jsonText(p.EnrollmentMethods)
+	if err != nil {
+		return mapErr(err, "update profile "+p.ID)
+	}
 	res, err := t.q.ExecContext(ctx, `UPDATE profiles SET name = ?, description = ?, template_id = ?, ca_id = ?, approval = ?,
 		default_validity_days = ?, enrollment_methods = ?, delivery_format = ?, status = ?, updated_at = ? WHERE id = ?`,
-		p.Name, p.Description, p.TemplateID, p.CAID, p.Approval, p.DefaultValidityDays, jsonText(p.EnrollmentMethods),
-		p.DeliveryFormat, p.Status, ts(p.UpdatedAt), p.ID)
-	return affectedOne(res, err, store.ErrNotFound, "update profile")
+		p.Name, p.Description, p.TemplateID, p.CAID, p.Approval, p.DefaultValidityDays, methods,
+		p.DeliveryFormat, p.Status, toDB(p.UpdatedAt), p.ID)
+	return affectedOne(res, err, store.ErrNotFound, "update profile "+p.ID)
 }
 
+// DeleteProfile removes a profile.
 func (t *txView) DeleteProfile(ctx context.Context, id string) error {
 	res, err := t.q.ExecContext(ctx, `DELETE FROM profiles WHERE id = ?`, id)
-	return affectedOne(res, err, store.ErrNotFound, "delete profile")
+	return affectedOne(res, err, store.ErrNotFound, "delete profile "+id)
 }

@@ -3,121 +3,181 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/signet-pki/signet/internal/store"
 )
 
-const certColumns = `c.int_id, c.serial, c.ca_id, c.profile_id, c.request_id, c.issuer, c.subject, c.common_name, c.sans, c.key_type,
-	c.not_before, c.not_after, c.sha1, c.sha256, c.status, c.revocation_reason, c.revoked_at, c.source, c.owner,
-	c.renewed_from, c.renewed_by, c.created_at, c.updated_at, d.der`
+// certColumns reads a certificate row joined with its DER (alias b).
+const certColumns = `c.int_id, c.serial, c.ca_id, c.profile_id, c.request_id, c.issuer, c.subject, c.common_name, c.sans,
+	c.key_type, c.not_before, c.not_after, c.sha1, c.sha256, b.der, c.status, c.revocation_reason, c.revoked_at, c.source,
+	c.owner, c.renewed_from, c.renewed_by, c.created_at, c.updated_at`
 
-const certFrom = ` FROM certificates c JOIN certificate_ders d ON d.cert_id = c.int_id `
+const certFrom = ` FROM certificates c JOIN certificate_blobs b ON b.cert_id = c.int_id`
 
-func scanCertificate(s scanner) (store.Certificate, int64, error) {
+func scanCertificate(s scanner) (store.Certificate, error) {
 	var c store.Certificate
 	var sans string
 	var revoked sql.NullInt64
 	var nb, na, ca, ua int64
 	err := s.Scan(&c.IntID, &c.Serial, &c.CAID, &c.ProfileID, &c.RequestID, &c.Issuer, &c.Subject, &c.CommonName, &sans,
-		&c.KeyType, &nb, &na, &c.SHA1, &c.SHA256, &c.Status, &c.RevocationReason, &revoked, &c.Source, &c.Owner,
-		&c.RenewedFrom, &c.RenewedBy, &ca, &ua, &c.DER)
-	c.SANs, c.RevokedAt = fromJSON[[]string](sans), fromTSPtr(revoked)
-	c.NotBefore, c.NotAfter, c.CreatedAt, c.UpdatedAt = fromTS(nb), fromTS(na), fromTS(ca), fromTS(ua)
-	return c, c.IntID, err
+		&c.KeyType, &nb, &na, &c.SHA1, &c.SHA256, &c.DER, &c.Status, &c.RevocationReason, &revoked, &c.Source,
+		&c.Owner, &c.RenewedFrom, &c.RenewedBy, &ca, &ua)
+	if err != nil {
+		return c, err
+	}
+	c.NotBefore, c.NotAfter, c.CreatedAt, c.UpdatedAt = fromDB(nb), fromDB(na), fromDB(ca), fromDB(ua)
+	c.RevokedAt = fromDBPtr(revoked)
+	c.SANs, err = fromJSONText(sans)
+	return c, err
 }
 
 func (r reader) getCertificate(ctx context.Context, where string, arg any) (*store.Certificate, error) {
-	c, _, err := scanCertificate(r.q.QueryRowContext(ctx, `SELECT `+certColumns+certFrom+`WHERE `+where, arg))
+	var c store.Certificate
+	err := queryOne(ctx, r.q, func(s scanner) (err error) { c, err = scanCertificate(s); return err },
+		`SELECT `+certColumns+certFrom+` WHERE `+where, arg)
 	if err != nil {
 		return nil, mapErr(err, "get certificate")
 	}
 	return &c, nil
 }
 
+// GetCertificate returns the certificate with the canonical hex serial.
 func (r reader) GetCertificate(ctx context.Context, serial string) (*store.Certificate, error) {
 	return r.getCertificate(ctx, "c.serial = ?", serial)
 }
 
+// GetCertificateBySHA256 returns the certificate with the hex SHA-256 thumbprint.
 func (r reader) GetCertificateBySHA256(ctx context.Context, sha256 string) (*store.Certificate, error) {
 	return r.getCertificate(ctx, "c.sha256 = ?", sha256)
 }
 
-// searchNames is the lower-cased, de-duplicated CN and SANs of c: what name
-// lookups and substring search index.
+// InsertCertificate stores a certificate, its DER and its name indexes, and
+// sets IntID; ErrDuplicate when the serial or SHA-256 exists.
+func (t *txView) InsertCertificate(ctx context.Context, c *store.Certificate) error {
+	now := t.now()
+	stamp(&c.CreatedAt, now)
+	stamp(&c.UpdatedAt, now)
+	return insertCertificate(ctx, t.q, c, &t.search)
+}
+
+// insertCertificate writes the rows of one certificate, and queues its
+// substring-search entry on search; shared with the bulk loader.
+func insertCertificate(ctx context.Context, q querier, c *store.Certificate, search *[]searchEntry) error {
+	normTime(&c.NotBefore)
+	normTime(&c.NotAfter)
+	normTimePtr(c.RevokedAt)
+	sans, err := jsonText(c.SANs)
+	if err != nil {
+		return mapErr(err, "insert certificate "+c.Serial)
+	}
+	names := searchNames(c)
+	joined := strings.Join(names, nameSeparator)
+	res, err := q.ExecContext(ctx, `INSERT INTO certificates (serial, sha256, status, not_after, created_at, ca_id,
+		profile_id, owner, source, cn_lower, names, common_name, sans, request_id, issuer, subject, key_type, not_before,
+		sha1, revocation_reason, revoked_at, renewed_from, renewed_by, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Serial, c.SHA256, c.Status, toDB(c.NotAfter), toDB(c.CreatedAt), c.CAID, c.ProfileID, c.Owner, c.Source,
+		strings.ToLower(c.CommonName), joined, c.CommonName, sans, c.RequestID, c.Issuer, c.Subject, c.KeyType,
+		toDB(c.NotBefore), c.SHA1, c.RevocationReason, toDBPtr(c.RevokedAt), c.RenewedFrom, c.RenewedBy,
+		toDB(c.UpdatedAt))
+	if err != nil {
+		return mapErr(err, "insert certificate "+c.Serial)
+	}
+	if c.IntID, err = res.LastInsertId(); err != nil {
+		return mapErr(err, "insert certificate "+c.Serial)
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO certificate_blobs (cert_id, der) VALUES (?, ?)`, c.IntID, nonNilBytes(c.DER)); err != nil {
+		return mapErr(err, "insert certificate DER "+c.Serial)
+	}
+	if err := countCertificate(ctx, q, c.Status, c.CAID, toDB(c.NotAfter)); err != nil {
+		return mapErr(err, "count certificate "+c.Serial)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	// One statement for all names: statements, not rows, are what cost here.
+	args := make([]any, 0, 2*len(names))
+	for _, n := range names {
+		args = append(args, n, c.IntID)
+	}
+	query := `INSERT INTO certificate_names (name, cert_id) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, len(names)-1)
+	if _, err := q.ExecContext(ctx, query, args...); err != nil {
+		return mapErr(err, "index certificate names")
+	}
+	*search = append(*search, searchEntry{id: c.IntID, names: joined})
+	return nil
+}
+
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// searchNames is the lower-cased, de-duplicated common name and SANs of c:
+// what name lookups and substring search see.
 func searchNames(c *store.Certificate) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, n := range append([]string{c.CommonName}, c.SANs...) {
+	out := make([]string, 0, 1+len(c.SANs))
+	add := func(n string) {
 		n = strings.ToLower(n)
-		if n != "" && !seen[n] {
-			seen[n] = true
+		if n != "" && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
+	}
+	add(c.CommonName)
+	for _, n := range c.SANs {
+		add(n)
 	}
 	return out
 }
 
-func (t *txView) InsertCertificate(ctx context.Context, c *store.Certificate) error {
-	return insertCertificate(ctx, t.q, c)
+// searchEntry is a certificate's row in the trigram index, written when
+// its batch is about to commit (see writeSearchEntries).
+type searchEntry struct {
+	id    int64
+	names string
 }
 
-func insertCertificate(ctx context.Context, q querier, c *store.Certificate) error {
-	res, err := q.ExecContext(ctx, `INSERT INTO certificates (serial, ca_id, profile_id, request_id, issuer, subject, common_name, cn_lower,
-		sans, key_type, not_before, not_after, sha1, sha256, status, revocation_reason, revoked_at, source, owner, renewed_from,
-		renewed_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.Serial, c.CAID, c.ProfileID, c.RequestID, c.Issuer, c.Subject, c.CommonName, strings.ToLower(c.CommonName),
-		jsonText(nonNil(c.SANs)), c.KeyType, ts(c.NotBefore), ts(c.NotAfter), c.SHA1, c.SHA256, c.Status, c.RevocationReason,
-		tsPtr(c.RevokedAt), c.Source, c.Owner, c.RenewedFrom, c.RenewedBy, ts(c.CreatedAt), ts(c.UpdatedAt))
-	if err != nil {
-		return mapErr(err, "insert certificate")
-	}
-	c.IntID, _ = res.LastInsertId()
-	if _, err := q.ExecContext(ctx, `INSERT INTO certificate_ders (cert_id, der) VALUES (?, ?)`, c.IntID, c.DER); err != nil {
-		return mapErr(err, "insert certificate DER")
-	}
-	names := searchNames(c)
-	for _, n := range names {
-		if _, err := q.ExecContext(ctx, `INSERT INTO certificate_names (name, cert_id) VALUES (?, ?)`, n, c.IntID); err != nil {
-			return mapErr(err, "insert certificate name")
-		}
-	}
-	if len(names) > 0 {
-		if _, err := q.ExecContext(ctx, `INSERT INTO certificate_names_fts (rowid, names) VALUES (?, ?)`, c.IntID, strings.Join(names, " ")); err != nil {
-			return mapErr(err, "index certificate names")
+// writeSearchEntries adds certificates to the trigram index. The writer calls
+// it once per batch, after every update function's savepoint is released:
+// FTS5 flushes its pending index data to a new segment at every savepoint,
+// so indexing inside them would write (and later merge) one tiny segment per
+// certificate, which cost more than everything else an issuance writes.
+// The price: an update function's own Contains search does not see the
+// certificates inserted in its batch.
+func writeSearchEntries(ctx context.Context, q querier, entries []searchEntry) error {
+	for _, e := range entries {
+		if _, err := q.ExecContext(ctx, `INSERT INTO certificate_names_fts (rowid, names) VALUES (?, ?)`, e.id, e.names); err != nil {
+			return mapErr(err, "index certificate names for search")
 		}
 	}
 	return nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
+// nameSeparator joins a certificate's names in the trigram index. It cannot
+// occur in a name or a search string, so no match spans two names.
+const nameSeparator = "\n"
 
+// UpdateCertificate rewrites the certificate's lifecycle fields (status,
+// revocation, owner, renewal links, UpdatedAt) if its stored status is still
+// fromStatus: ErrConflict if not, ErrNotFound if the serial is unknown. What
+// the certificate says (names, key, validity, DER) never changes.
 func (t *txView) UpdateCertificate(ctx context.Context, c *store.Certificate, fromStatus string) error {
+	stamp(&c.UpdatedAt, t.now())
+	normTimePtr(c.RevokedAt)
 	res, err := t.q.ExecContext(ctx, `UPDATE certificates SET status = ?, revocation_reason = ?, revoked_at = ?, owner = ?,
 		renewed_from = ?, renewed_by = ?, updated_at = ? WHERE serial = ? AND status = ?`,
-		c.Status, c.RevocationReason, tsPtr(c.RevokedAt), c.Owner, c.RenewedFrom, c.RenewedBy, ts(c.UpdatedAt), c.Serial, fromStatus)
-	return affectedOne(res, err, store.ErrConflict, "update certificate")
-}
-
-// BulkInsertCertificates loads certificates in large transactions, bypassing
-// the group-commit writer and the audit chain. It exists for load tools and
-// benchmarks only; nothing in the server calls it.
-func (s *Store) BulkInsertCertificates(ctx context.Context, certs []store.Certificate) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("bulk insert: %w", err)
+		c.Status, c.RevocationReason, toDBPtr(c.RevokedAt), c.Owner, c.RenewedFrom, c.RenewedBy, toDB(c.UpdatedAt),
+		c.Serial, fromStatus)
+	what := "update certificate " + c.Serial
+	if err := t.conditional(ctx, res, err, "certificates", "serial", c.Serial, what); err != nil {
+		return err
 	}
-	for i := range certs {
-		if err := insertCertificate(ctx, tx, &certs[i]); err != nil {
-			_ = tx.Rollback()
-			return err
-		}
+	if c.Status != fromStatus {
+		return mapErr(recountCertificate(ctx, t.q, c.Serial, fromStatus, c.Status), what)
 	}
-	return tx.Commit()
+	return nil
 }

@@ -3,128 +3,169 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/signet-pki/signet/internal/store"
 )
 
-// querier is what both *sql.DB and *sql.Tx offer, so reads work in and out of transactions.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+// Times are stored as unix microseconds UTC (see migrations/0001_schema.sql).
+
+func toDB(t time.Time) int64 { return t.UnixMicro() }
+
+func fromDB(n int64) time.Time { return time.UnixMicro(n).UTC() }
+
+// normTime rounds *t to what the database keeps, so a record the caller
+// holds after an insert equals the one a later read returns.
+func normTime(t *time.Time) {
+	*t = fromDB(toDB(*t))
 }
 
-// reader implements store.Reader over a querier.
-type reader struct{ q querier }
-
-// txView is the store.Tx handed to update functions.
-type txView struct {
-	reader
-	tx     *sql.Tx
-	events []store.AuditEvent
+func normTimePtr(t *time.Time) {
+	if t != nil {
+		normTime(t)
+	}
 }
 
-func (t *txView) AppendAudit(ev store.AuditEvent) { t.events = append(t.events, ev) }
+// stamp fills a zero time from the clock, then normalizes it.
+func stamp(t *time.Time, now time.Time) {
+	if t.IsZero() {
+		*t = now
+	}
+	normTime(t)
+}
 
-func ts(t time.Time) int64 { return t.UnixNano() }
-
-func fromTS(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-func tsPtr(t *time.Time) any {
+func toDBPtr(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return t.UnixNano()
+	return toDB(*t)
 }
 
-func fromTSPtr(n sql.NullInt64) *time.Time {
+func fromDBPtr(n sql.NullInt64) *time.Time {
 	if !n.Valid {
 		return nil
 	}
-	t := fromTS(n.Int64)
+	t := fromDB(n.Int64)
 	return &t
 }
 
-func jsonText(v any) string {
+// blob stores nil as NULL so that nil and empty round trip as nil.
+func blob(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// jsonText encodes slices as JSON; a nil slice stays distinguishable ("null").
+func jsonText(v []string) (string, error) {
 	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+func fromJSONText(s string) ([]string, error) {
+	var v []string
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, fmt.Errorf("decode stored list: %w", err)
+	}
+	return v, nil
+}
+
+// scanner is a *sql.Rows positioned on a row.
+type scanner interface{ Scan(dest ...any) error }
+
+// queryOne runs a query expected to return at most one row and scans it;
+// no row is sql.ErrNoRows, as with *sql.Row.
+func queryOne(ctx context.Context, q querier, scan func(scanner) error, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return "null"
+		return err
 	}
-	return string(b)
-}
-
-func fromJSON[T any](s string) T {
-	var v T
-	_ = json.Unmarshal([]byte(s), &v)
-	return v
-}
-
-// listCursor pages simple collections by int id.
-func listCursor(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("i:%d", id)))
-}
-
-func parseListCursor(c string) (int64, error) {
-	if c == "" {
-		return 0, nil
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
 	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err := scan(rows); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// queryMany scans every row of a query.
+func queryMany[T any](ctx context.Context, q querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return 0, store.ErrBadCursor
+		return nil, err
 	}
-	var id int64
-	if _, err := fmt.Sscanf(string(b), "i:%d", &id); err != nil {
-		return 0, store.ErrBadCursor
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
-	return id, nil
+	return out, rows.Err()
 }
 
-func limitOf(n int) int {
-	if n <= 0 || n > 1000 {
+// pageLimit applies the contract's default (100) and ceiling (1000).
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
 		return 100
+	case n > 1000:
+		return 1000
 	}
 	return n
 }
 
-// scanner is a row or rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// collect pages through rows with scan, returning the next cursor when more exist.
-func collect[T any](rows *sql.Rows, err error, limit int, scan func(scanner) (T, int64, error)) ([]T, string, error) {
+// listPage runs a query that selected limit+1 rows and turns the extra row
+// into a next cursor.
+func listPage[T any](items []T, err error, limit int, id func(*T) int64) ([]T, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	defer rows.Close()
-	var out []T
-	var lastID int64
-	more := false
-	for rows.Next() {
-		if len(out) == limit {
-			more = true
-			break
-		}
-		v, id, err := scan(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, v)
-		lastID = id
+	if len(items) <= limit {
+		return items, "", nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if more {
-		next = listCursor(lastID)
-	}
-	return out, next, nil
+	items = items[:limit]
+	return items, encodeListCursor(id(&items[limit-1])), nil
 }
 
-// affectedOne maps "no row changed" to ErrConflict (conditional updates) or ErrNotFound.
+// mapErr turns driver errors into store sentinels, wrapped with what failed.
+func mapErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%s: %w (%v)", what, store.ErrDuplicate, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			// A reference to a missing row, or a delete of a row still referenced
+			// (a template or CA in use by a profile): the state forbids it.
+			return fmt.Errorf("%s: %w (%v)", what, store.ErrConflict, err)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// affectedOne maps "no row changed" to miss (ErrNotFound, or ErrConflict for
+// conditional updates).
 func affectedOne(res sql.Result, err error, miss error, what string) error {
 	if err != nil {
 		return mapErr(err, what)

@@ -1,228 +1,296 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
-	"time"
+	"unicode/utf8"
 
 	"github.com/signet-pki/signet/internal/store"
 )
 
-// sortColumns maps the API's sort names to indexed columns.
-var sortColumns = map[string]string{"not_after": "c.not_after", "created_at": "c.created_at", "common_name": "c.cn_lower"}
-
-// certCursor is the keyset position after the last item of a page.
-type certCursor struct {
-	Sort string `json:"s"`
-	Int  int64  `json:"i,omitempty"`
-	Str  string `json:"t,omitempty"`
-	ID   int64  `json:"id"`
+// certFilter is one condition of an inventory search, in the forms the
+// plans in plan.go need.
+type certFilter struct {
+	// row tests one row of certificates c. It uses the columns the sort
+	// indexes carry where it can, so a walk tests it without a table lookup.
+	row     string
+	rowArgs []any
+	// set finds the matching rows through an index of their own: the form
+	// used when this filter drives the plan, and for counting.
+	set     string
+	setArgs []any
+	// index is what a plan driven by this filter reads certificates by;
+	// "" reads them by rowid (set is a list or subquery of ids).
+	index string
+	// probe lists matches (one row each) to estimate how many there are;
+	// "" means the filter cannot drive a plan. probeIDs: its rows are the
+	// matching ids, worth keeping (see useIDs).
+	probe     string
+	probeArgs []any
+	probeIDs  bool
+	// expiry, when set, is the NotAfter range [lo, hi) the filter implies:
+	// such filters can be answered from certificates_by_expiry alone.
+	expiry *[2]int64
+	// total counts the filter's matches when it is the only filter ("" =
+	// count through set).
+	total     string
+	totalArgs []any
 }
 
-// where accumulates a WHERE clause and its arguments.
-type where struct {
-	conds []string
-	args  []any
+func sameFilter(cond string, args ...any) certFilter {
+	return certFilter{row: cond, rowArgs: args, set: cond, setArgs: args}
 }
 
-func (w *where) add(cond string, args ...any) {
-	w.conds = append(w.conds, cond)
-	w.args = append(w.args, args...)
-}
-
-func (w *where) sql() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
-}
-
-func filters(q store.CertificateQuery) *where {
-	w := &where{}
-	now := ts(q.Now)
-	if len(q.Statuses) > 0 {
-		var ors []string
-		for _, st := range q.Statuses {
-			switch st {
-			case store.CertActive:
-				ors = append(ors, "(c.status = 'active' AND c.not_after > ?)")
-				w.args = append(w.args, now)
-			case store.CertExpired:
-				ors = append(ors, "(c.status = 'active' AND c.not_after <= ?)")
-				w.args = append(w.args, now)
-			default:
-				ors = append(ors, "c.status = ?")
-				w.args = append(w.args, st)
-			}
-		}
-		w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
-	}
-	for col, v := range map[string]string{"c.ca_id": q.CAID, "c.profile_id": q.ProfileID, "c.owner": q.Owner,
-		"c.source": q.Source, "c.serial": q.Serial, "c.sha256": q.SHA256} {
-		if v != "" {
-			w.add(col+" = ?", v)
+// certFilters translates every filter of q, most selective kinds first: the
+// planner probes in this order and stops at the first that matches few rows.
+func certFilters(q store.CertificateQuery, now int64) []certFilter {
+	var fs []certFilter
+	for _, f := range []struct{ col, index, val string }{
+		{"serial", "certificates_serial", q.Serial}, {"sha256", "certificates_sha256", q.SHA256},
+	} {
+		if f.val != "" {
+			fs = append(fs, indexedEquality(f.col, f.index, f.val))
 		}
 	}
 	if q.Name != "" {
-		w.add("c.int_id IN (SELECT cert_id FROM certificate_names WHERE name = ?)", strings.ToLower(q.Name))
+		fs = append(fs, nameFilter(strings.ToLower(q.Name)))
+	}
+	if q.NamePrefix != "" {
+		fs = append(fs, prefixFilter(strings.ToLower(q.NamePrefix)))
 	}
 	if q.Contains != "" {
-		w.add(containsCondition(strings.ToLower(q.Contains)))
+		fs = append(fs, containsFilter(strings.ToLower(q.Contains)))
 	}
+	for _, f := range []struct{ col, index, val string }{
+		{"owner", "certificates_owner", q.Owner}, {"ca_id", "certificates_ca", q.CAID},
+		{"profile_id", "certificates_profile", q.ProfileID},
+	} {
+		if f.val != "" {
+			fs = append(fs, indexedEquality(f.col, f.index, f.val))
+		}
+	}
+	if len(q.Statuses) > 0 {
+		fs = append(fs, statusFilter(q.Statuses, now))
+	}
+	if q.ExpiresBefore != nil || q.ExpiresAfter != nil {
+		fs = append(fs, expiryFilter(q))
+	}
+	if q.Source != "" {
+		fs = append(fs, sameFilter("c.source = ?", q.Source))
+	}
+	return fs
+}
+
+func indexedEquality(col, index, val string) certFilter {
+	f := sameFilter("c."+col+" = ?", val)
+	f.index = index
+	f.probe, f.probeArgs = "SELECT 1 FROM certificates INDEXED BY "+index+" WHERE "+col+" = ?", f.rowArgs
+	return f
+}
+
+// Name filters test rows against c.names (the lower-cased names joined by
+// newlines) and find rows through certificate_names.
+
+func nameFilter(name string) certFilter {
+	return certFilter{
+		row: "instr(char(10) || c.names || char(10), ?) > 0", rowArgs: []any{nameSeparator + name + nameSeparator},
+		set: "c.int_id IN (SELECT cert_id FROM certificate_names WHERE name = ?)", setArgs: []any{name},
+		probe: "SELECT 1 FROM certificate_names WHERE name = ?", probeArgs: []any{name},
+	}
+}
+
+// prefixFilter: every name with the prefix sorts in [prefix, prefix+0xFF):
+// no UTF-8 byte is 0xFF, so that range is exactly the prefix match.
+func prefixFilter(prefix string) certFilter {
+	return certFilter{
+		row: "instr(char(10) || c.names, ?) > 0", rowArgs: []any{nameSeparator + prefix},
+		set: "c.int_id IN (SELECT cert_id FROM certificate_names WHERE name >= ? AND name < ?)", setArgs: []any{prefix, prefix + "\xff"},
+		probe: "SELECT 1 FROM certificate_names WHERE name >= ? AND name < ?", probeArgs: []any{prefix, prefix + "\xff"},
+	}
+}
+
+// containsFilter finds a substring of any name. From three characters on the
+// trigram index finds the matches; shorter strings, which no trigram index
+// can serve, are only tested row by row.
+func containsFilter(s string) certFilter {
+	if strings.Contains(s, nameSeparator) {
+		return sameFilter("0") // names are stored newline-joined: no single name holds one
+	}
+	f := certFilter{row: "instr(c.names, ?) > 0", rowArgs: []any{s}}
+	if utf8.RuneCountInString(s) < 3 {
+		f.set, f.setArgs = f.row, f.rowArgs
+		return f
+	}
+	phrase := []any{`"` + strings.ReplaceAll(s, `"`, `""`) + `"`}
+	f.set, f.setArgs = "c.int_id IN (SELECT rowid FROM certificate_names_fts WHERE certificate_names_fts MATCH ?)", phrase
+	f.probe, f.probeArgs, f.probeIDs = "SELECT rowid FROM certificate_names_fts WHERE certificate_names_fts MATCH ?", phrase, true
+	// Every indexed document is a stored certificate (none are deleted).
+	f.total, f.totalArgs = "SELECT count(*) FROM certificate_names_fts WHERE certificate_names_fts MATCH ?", phrase
+	return f
+}
+
+// useIDs makes a probed contains filter drive by the ids it found.
+func (f *certFilter) useIDs(ids []int64) {
+	b, _ := json.Marshal(ids) // a slice of ints always encodes
+	f.set, f.setArgs = "c.int_id IN (SELECT value FROM json_each(?))", []any{string(b)}
+}
+
+// statusFilter handles stored statuses and the derived ones: "active" means
+// active and not yet expired, "expired" active with NotAfter <= now. A
+// single status can drive a plan through (status, not_after).
+func statusFilter(statuses []string, now int64) certFilter {
+	var active, expired bool
+	var stored []any
+	for _, st := range statuses {
+		switch st {
+		case store.CertActive:
+			active = true
+		case store.CertExpired:
+			expired = true
+		default:
+			stored = append(stored, st)
+		}
+	}
+	var ors []string
+	var args []any
+	var expiry *[2]int64
+	switch {
+	case active && expired:
+		stored = append(stored, store.CertActive)
+	case active:
+		ors, args = append(ors, "(c.status = 'active' AND c.not_after > ?)"), append(args, now)
+		expiry = &[2]int64{now + 1, math.MaxInt64}
+	case expired:
+		ors, args = append(ors, "(c.status = 'active' AND c.not_after <= ?)"), append(args, now)
+		expiry = &[2]int64{math.MinInt64, now + 1}
+	}
+	if len(stored) > 0 {
+		ors = append(ors, "c.status IN (?"+strings.Repeat(", ?", len(stored)-1)+")")
+		args = append(args, stored...)
+	}
+	if len(ors) > 1 {
+		return sameFilter("("+strings.Join(ors, " OR ")+")", args...)
+	}
+	f := sameFilter(ors[0], args...)
+	f.index, f.expiry = "certificates_status_expiry", expiry
+	f.probe, f.probeArgs = "SELECT 1 FROM certificates c INDEXED BY certificates_status_expiry WHERE "+ors[0], args
+	return f
+}
+
+func expiryFilter(q store.CertificateQuery) certFilter {
+	var conds []string
+	var args []any
+	expiry := [2]int64{math.MinInt64, math.MaxInt64}
 	if q.ExpiresBefore != nil {
-		w.add("c.not_after < ?", ts(*q.ExpiresBefore))
+		expiry[1] = toDB(*q.ExpiresBefore)
+		conds, args = append(conds, "c.not_after < ?"), append(args, expiry[1])
 	}
 	if q.ExpiresAfter != nil {
-		w.add("c.not_after >= ?", ts(*q.ExpiresAfter))
+		expiry[0] = toDB(*q.ExpiresAfter)
+		conds, args = append(conds, "c.not_after >= ?"), append(args, expiry[0])
 	}
-	return w
+	cond := strings.Join(conds, " AND ")
+	f := sameFilter(cond, args...)
+	f.index, f.expiry = "certificates_by_expiry", &expiry
+	f.probe, f.probeArgs = "SELECT 1 FROM certificates c INDEXED BY certificates_by_expiry WHERE "+cond, args
+	return f
 }
 
-// containsCondition uses the trigram index for three or more characters
-// (the index cannot match shorter strings) and a scan of the name index otherwise.
-func containsCondition(s string) (string, any) {
-	if len([]rune(s)) >= 3 {
-		return "c.int_id IN (SELECT rowid FROM certificate_names_fts WHERE certificate_names_fts MATCH ?)",
-			`"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-	}
-	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-	return `c.int_id IN (SELECT cert_id FROM certificate_names WHERE name LIKE ? ESCAPE '\')`, "%" + esc + "%"
+// certSort is a validated sort order.
+type certSort struct {
+	name  string // as in CertificateQuery.Sort, e.g. "-not_after"
+	col   string // the column sorted on
+	index string // the index that walks certificates in this order
+	desc  bool
+	text  bool // the key is text (common name), else an integer time
 }
 
-// SearchCertificates runs an inventory query with keyset pagination.
+func parseSort(s string) (certSort, error) {
+	if s == "" {
+		s = "-created_at"
+	}
+	srt := certSort{name: s, desc: strings.HasPrefix(s, "-")}
+	switch strings.TrimPrefix(s, "-") {
+	case "not_after":
+		srt.col, srt.index = "c.not_after", "certificates_by_expiry"
+	case "created_at":
+		srt.col, srt.index = "c.created_at", "certificates_by_created"
+	case "common_name":
+		srt.col, srt.index, srt.text = "c.cn_lower", "certificates_by_cn", true
+	default:
+		return srt, fmt.Errorf("unknown sort %q", s)
+	}
+	return srt, nil
+}
+
+func (s certSort) orderBy() string {
+	dir := " ASC"
+	if s.desc {
+		dir = " DESC"
+	}
+	return " ORDER BY " + s.col + dir + ", c.int_id" + dir
+}
+
+// after is the condition for rows past the cursor: one row-value comparison
+// that the sort index, ordered by (sort key, int_id), seeks to directly.
+func (s certSort) after(cur *certCursor) (string, []any) {
+	op := ">"
+	if s.desc {
+		op = "<"
+	}
+	var key any = cur.Int
+	if s.text {
+		key = cur.Str
+	}
+	return "(" + s.col + ", c.int_id) " + op + " (?, ?)", []any{key, cur.ID}
+}
+
+// SearchCertificates runs an inventory query with keyset pagination: a page
+// costs the same however deep it is. The total and the page come from one
+// read transaction, so they agree.
 func (r reader) SearchCertificates(ctx context.Context, q store.CertificateQuery) (*store.CertificatePage, error) {
-	sortName, desc := strings.TrimPrefix(q.Sort, "-"), strings.HasPrefix(q.Sort, "-")
-	if q.Sort == "" {
-		sortName, desc = "created_at", true
+	if q.Now.IsZero() {
+		q.Now = r.now()
 	}
-	col, ok := sortColumns[sortName]
-	if !ok {
-		return nil, fmt.Errorf("unknown sort %q", q.Sort)
+	srt, err := parseSort(q.Sort)
+	if err != nil {
+		return nil, err
 	}
-	limit := limitOf(q.Limit)
-	w := filters(q)
-	page := &store.CertificatePage{Total: -1}
-	if q.WithTotal {
-		if err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM certificates c`+w.sql(), w.args...).Scan(&page.Total); err != nil {
-			return nil, mapErr(err, "count certificates")
-		}
-	}
+	var cur *certCursor
 	if q.Cursor != "" {
-		cur, err := decodeCursor(q.Cursor, sortName)
-		if err != nil {
+		if cur, err = decodeCertCursor(q.Cursor, srt); err != nil {
 			return nil, err
 		}
-		var v any = cur.Int
-		if sortName == "common_name" {
-			v = cur.Str
-		}
-		op := ">"
-		if desc {
-			op = "<"
-		}
-		w.add(fmt.Sprintf("(%s %s ? OR (%s = ? AND c.int_id %s ?))", col, op, col, op), v, v, cur.ID)
 	}
-	dir := "ASC"
-	if desc {
-		dir = "DESC"
-	}
-	rows, err := r.q.QueryContext(ctx, `SELECT `+certColumns+certFrom+w.sql()+
-		fmt.Sprintf(" ORDER BY %s %s, c.int_id %s LIMIT ?", col, dir, dir), append(w.args, limit+1)...)
+	snap, done, err := r.snapshot(ctx, q.WithTotal)
 	if err != nil {
 		return nil, mapErr(err, "search certificates")
 	}
-	items, _, err := collect(rows, nil, limit+1, scanCertificate)
+	defer done()
+	p, err := planSearch(ctx, snap, q, srt, cmp.Or(r.probeLimit, defaultProbeLimit))
 	if err != nil {
-		return nil, mapErr(err, "scan certificates")
+		return nil, mapErr(err, "plan certificate search")
+	}
+	page := &store.CertificatePage{Total: -1}
+	if q.WithTotal {
+		if page.Total, err = p.count(ctx, snap, q); err != nil {
+			return nil, mapErr(err, "count certificates")
+		}
+	}
+	limit := pageLimit(q.Limit)
+	query, args := p.pageSQL(cur, limit+1)
+	items, err := queryMany(ctx, snap, scanCertificate, query, args...)
+	if err != nil {
+		return nil, mapErr(err, "search certificates")
 	}
 	if len(items) > limit {
 		items = items[:limit]
-		last := items[limit-1]
-		page.NextCursor = encodeCursor(sortName, &last)
+		page.NextCursor = encodeCertCursor(srt, &items[limit-1])
 	}
 	page.Items = items
 	return page, nil
-}
-
-func encodeCursor(sortName string, c *store.Certificate) string {
-	cur := certCursor{Sort: sortName, ID: c.IntID}
-	switch sortName {
-	case "not_after":
-		cur.Int = ts(c.NotAfter)
-	case "created_at":
-		cur.Int = ts(c.CreatedAt)
-	case "common_name":
-		cur.Str = strings.ToLower(c.CommonName)
-	}
-	b, _ := json.Marshal(cur)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s, sortName string) (*certCursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, store.ErrBadCursor
-	}
-	var cur certCursor
-	if err := json.Unmarshal(b, &cur); err != nil || cur.Sort != sortName || cur.ID <= 0 {
-		return nil, store.ErrBadCursor
-	}
-	return &cur, nil
-}
-
-// Summarize counts the inventory; each count is one indexed query.
-func (r reader) Summarize(ctx context.Context, now time.Time) (*store.Summary, error) {
-	s := &store.Summary{ByStatus: map[string]int64{store.CertActive: 0, store.CertExpired: 0, store.CertRevoked: 0, store.CertOnHold: 0},
-		ByCA: map[string]int64{}}
-	n := ts(now)
-	rows, err := r.q.QueryContext(ctx, `SELECT status, COUNT(*) FROM certificates GROUP BY status`)
-	if err != nil {
-		return nil, mapErr(err, "summary by status")
-	}
-	for rows.Next() {
-		var st string
-		var c int64
-		if err := rows.Scan(&st, &c); err != nil {
-			rows.Close()
-			return nil, mapErr(err, "summary by status")
-		}
-		s.ByStatus[st] = c
-		s.Total += c
-	}
-	rows.Close()
-	var expired int64
-	counts := []struct {
-		dst   *int64
-		query string
-		args  []any
-	}{
-		{&expired, `SELECT COUNT(*) FROM certificates WHERE status = 'active' AND not_after <= ?`, []any{n}},
-		{&s.Expiring7, `SELECT COUNT(*) FROM certificates WHERE status = 'active' AND not_after > ? AND not_after <= ?`, []any{n, ts(now.AddDate(0, 0, 7))}},
-		{&s.Expiring30, `SELECT COUNT(*) FROM certificates WHERE status = 'active' AND not_after > ? AND not_after <= ?`, []any{n, ts(now.AddDate(0, 0, 30))}},
-		{&s.Expiring90, `SELECT COUNT(*) FROM certificates WHERE status = 'active' AND not_after > ? AND not_after <= ?`, []any{n, ts(now.AddDate(0, 0, 90))}},
-	}
-	for _, c := range counts {
-		if err := r.q.QueryRowContext(ctx, c.query, c.args...).Scan(c.dst); err != nil {
-			return nil, mapErr(err, "summary counts")
-		}
-	}
-	s.ByStatus[store.CertExpired] = expired
-	s.ByStatus[store.CertActive] -= expired
-	rows, err = r.q.QueryContext(ctx, `SELECT ca_id, COUNT(*) FROM certificates GROUP BY ca_id`)
-	if err != nil {
-		return nil, mapErr(err, "summary by CA")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var c int64
-		if err := rows.Scan(&id, &c); err != nil {
-			return nil, mapErr(err, "summary by CA")
-		}
-		s.ByCA[id] = c
-	}
-	return s, rows.Err()
 }

@@ -7,59 +7,77 @@ import (
 	"github.com/signet-pki/signet/internal/store"
 )
 
-const requestColumns = `int_id, id, profile_id, requester_id, status, kind, csr_pem, keygen, validity_days, renewal_of, owner,
-	reason, decided_by, decided_at, cert_serial, created_at, updated_at`
+const requestColumns = `int_id, id, profile_id, requester_id, status, kind, csr_pem, keygen, validity_days, renewal_of,
+	owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at`
 
-func scanRequest(s scanner) (store.Request, int64, error) {
+func scanRequest(s scanner) (store.Request, error) {
 	var r store.Request
-	var keygen string
 	var decided sql.NullInt64
 	var ca, ua int64
-	err := s.Scan(&r.IntID, &r.ID, &r.ProfileID, &r.RequesterID, &r.Status, &r.Kind, &r.CSRPEM, &keygen, &r.ValidityDays,
-		&r.RenewalOf, &r.Owner, &r.Reason, &r.DecidedBy, &decided, &r.CertSerial, &ca, &ua)
-	if keygen != "" {
-		r.Keygen = []byte(keygen)
-	}
-	r.DecidedAt, r.CreatedAt, r.UpdatedAt = fromTSPtr(decided), fromTS(ca), fromTS(ua)
-	return r, r.IntID, err
+	err := s.Scan(&r.IntID, &r.ID, &r.ProfileID, &r.RequesterID, &r.Status, &r.Kind, &r.CSRPEM, &r.Keygen,
+		&r.ValidityDays, &r.RenewalOf, &r.Owner, &r.Reason, &r.DecidedBy, &decided, &r.CertSerial, &ca, &ua)
+	r.DecidedAt, r.CreatedAt, r.UpdatedAt = fromDBPtr(decided), fromDB(ca), fromDB(ua)
+	return r, err
 }
 
+// GetRequest returns the request with public id id.
 func (r reader) GetRequest(ctx context.Context, id string) (*store.Request, error) {
-	req, _, err := scanRequest(r.q.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = ?`, id))
+	var req store.Request
+	err := queryOne(ctx, r.q, func(s scanner) (err error) { req, err = scanRequest(s); return err },
+		`SELECT `+requestColumns+` FROM requests WHERE id = ?`, id)
 	if err != nil {
 		return nil, mapErr(err, "get request")
 	}
 	return &req, nil
 }
 
+// ListRequests pages requests by int id, optionally by status and profile.
 func (r reader) ListRequests(ctx context.Context, q store.ListQuery) ([]store.Request, string, error) {
-	after, err := parseListCursor(q.Cursor)
+	after, err := decodeListCursor(q.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	limit := limitOf(q.Limit)
-	rows, err := r.q.QueryContext(ctx, `SELECT `+requestColumns+` FROM requests
-		WHERE int_id > ? AND (? = '' OR status = ?) AND (? = '' OR profile_id = ?) ORDER BY int_id LIMIT ?`,
-		after, q.Status, q.Status, q.ProfileID, q.ProfileID, limit+1)
-	return collect(rows, err, limit, scanRequest)
-}
-
-func (t *txView) InsertRequest(ctx context.Context, r *store.Request) error {
-	res, err := t.q.ExecContext(ctx, `INSERT INTO requests (id, profile_id, requester_id, status, kind, csr_pem, keygen, validity_days,
-		renewal_of, owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.ProfileID, r.RequesterID, r.Status, r.Kind, r.CSRPEM, string(r.Keygen), r.ValidityDays, r.RenewalOf, r.Owner,
-		r.Reason, r.DecidedBy, tsPtr(r.DecidedAt), r.CertSerial, ts(r.CreatedAt), ts(r.UpdatedAt))
-	if err != nil {
-		return mapErr(err, "insert request")
+	limit := pageLimit(q.Limit)
+	query, args := `SELECT `+requestColumns+` FROM requests WHERE int_id > ?`, []any{after}
+	if q.Status != "" {
+		query, args = query+` AND status = ?`, append(args, q.Status)
 	}
-	r.IntID, _ = res.LastInsertId()
-	return nil
+	if q.ProfileID != "" {
+		query, args = query+` AND profile_id = ?`, append(args, q.ProfileID)
+	}
+	items, err := queryMany(ctx, r.q, scanRequest, query+` ORDER BY int_id LIMIT ?`, append(args, limit+1)...)
+	items, next, err := listPage(items, err, limit, func(r *store.Request) int64 { return r.IntID })
+	return items, next, mapErr(err, "list requests")
 }
 
+// InsertRequest stores a new request and sets its IntID.
+func (t *txView) InsertRequest(ctx context.Context, r *store.Request) error {
+	now := t.now()
+	stamp(&r.CreatedAt, now)
+	stamp(&r.UpdatedAt, now)
+	normTimePtr(r.DecidedAt)
+	res, err := t.q.ExecContext(ctx, `INSERT INTO requests (id, profile_id, requester_id, status, kind, csr_pem, keygen,
+		validity_days, renewal_of, owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.ProfileID, r.RequesterID, r.Status, r.Kind, r.CSRPEM, blob(r.Keygen), r.ValidityDays, r.RenewalOf,
+		r.Owner, r.Reason, r.DecidedBy, toDBPtr(r.DecidedAt), r.CertSerial, toDB(r.CreatedAt), toDB(r.UpdatedAt))
+	if err != nil {
+		return mapErr(err, "insert request "+r.ID)
+	}
+	r.IntID, err = res.LastInsertId()
+	return mapErr(err, "insert request "+r.ID)
+}
+
+// UpdateRequest rewrites the request (all but its ids and CreatedAt) if its
+// stored status is still fromStatus: ErrConflict if not, ErrNotFound if
+// there is no such request.
 func (t *txView) UpdateRequest(ctx context.Context, r *store.Request, fromStatus string) error {
-	res, err := t.q.ExecContext(ctx, `UPDATE requests SET status = ?, reason = ?, decided_by = ?, decided_at = ?, cert_serial = ?,
-		updated_at = ? WHERE id = ? AND status = ?`,
-		r.Status, r.Reason, r.DecidedBy, tsPtr(r.DecidedAt), r.CertSerial, ts(r.UpdatedAt), r.ID, fromStatus)
-	return affectedOne(res, err, store.ErrConflict, "update request")
+	stamp(&r.UpdatedAt, t.now())
+	normTimePtr(r.DecidedAt)
+	res, err := t.q.ExecContext(ctx, `UPDATE requests SET profile_id = ?, requester_id = ?, status = ?, kind = ?,
+		csr_pem = ?, keygen = ?, validity_days = ?, renewal_of = ?, owner = ?, reason = ?, decided_by = ?,
+		decided_at = ?, cert_serial = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		r.ProfileID, r.RequesterID, r.Status, r.Kind, r.CSRPEM, blob(r.Keygen), r.ValidityDays, r.RenewalOf, r.Owner,
+		r.Reason, r.DecidedBy, toDBPtr(r.DecidedAt), r.CertSerial, toDB(r.UpdatedAt), r.ID, fromStatus)
+	return t.conditional(ctx, res, err, "requests", "id", r.ID, "update request "+r.ID)
 }

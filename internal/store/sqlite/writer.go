@@ -6,201 +6,276 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/signet-pki/signet/internal/store"
 )
 
-// op is one Update call waiting for the writer.
+// op is one unit of work for the writer: an update function, or an
+// exclusive job (bulk load) that runs alone on the writer's connection.
 type op struct {
-	ctx  context.Context
-	fn   func(tx store.Tx) error
-	done chan error // nil for fire-and-forget ops
+	ctx       context.Context
+	fn        func(tx store.Tx) error
+	exclusive func(ctx context.Context, q *connQuerier) error
+	state     atomic.Int32 // opQueued -> opClaimed (writer) | opAbandoned (caller)
+	done      chan error   // buffered: the writer never blocks delivering
 }
 
-// writer is the group-commit loop: it takes every queued update function,
-// runs each in its own savepoint of one transaction, chains their audit
-// events, commits once, and only then releases the callers. One fsync serves
-// the whole batch, which is how a durable SQLite store keeps up with signing.
+const (
+	opQueued int32 = iota
+	opClaimed
+	opAbandoned
+)
+
+// writer is the group-commit loop. Update functions queue on a channel; the
+// writer runs as many as are waiting in one transaction (see runBatch for
+// how one function's failure is undone alone), chains their audit events,
+// commits once and only then releases the callers. One fsync serves the
+// whole batch, which is how a durable SQLite store keeps up with signing.
 type writer struct {
-	db       *sql.DB
+	conn     *sql.Conn
+	q        *connQuerier
+	clock    func() time.Time
 	maxBatch int
-	queue    chan *op
-	quit     chan struct{}
-	wg       sync.WaitGroup
+	maxWait  time.Duration
 
-	headSeq  int64 // audit chain head, owned by the loop goroutine
-	headHash []byte
+	queue   chan *op
+	pending atomic.Int64 // callers between announcing an op and the writer receiving it
+	mu      sync.RWMutex // guards closed against sends on queue
+	closed  bool
+	stopped chan struct{}
+
+	touchMu sync.Mutex
+	touches map[string]time.Time // API key id -> latest use, written with the next batch
+
+	checkpoints *checkpointer
+
+	// Owned by the loop goroutine.
+	held *op // an exclusive op met while gathering, run after the batch
+	head chainHead
+
+	batches, updates atomic.Uint64 // committed batches and the update functions they held
 }
 
-var errStoreClosed = errors.New("store: closed")
+// stats reports how many batches have committed and how many update
+// functions they carried: their ratio is the group-commit factor.
+func (w *writer) stats() (batches, updates uint64) {
+	return w.batches.Load(), w.updates.Load()
+}
+
+// chainHead is the last committed audit event.
+type chainHead struct {
+	seq  int64
+	hash []byte
+}
 
 func startWriter(ctx context.Context, db *sql.DB, opts Options) (*writer, error) {
-	w := &writer{db: db, maxBatch: opts.MaxBatch, queue: make(chan *op, 4*opts.MaxBatch), quit: make(chan struct{})}
-	err := db.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&w.headSeq, &w.headHash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("load audit chain head: %w", err)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("writer connection: %w", err)
 	}
-	if w.headHash == nil {
-		w.headHash = []byte{}
+	if err := migrate(ctx, conn, opts.Clock); err != nil {
+		return nil, errors.Join(err, conn.Close())
 	}
-	w.wg.Add(1)
+	w := &writer{conn: conn, q: newConnQuerier(conn), clock: opts.Clock, maxBatch: opts.MaxBatch, maxWait: opts.MaxWait,
+		queue: make(chan *op, 4*opts.MaxBatch), stopped: make(chan struct{}), touches: map[string]time.Time{}}
+	if w.head, err = loadHead(ctx, w.q); err != nil {
+		return nil, errors.Join(err, conn.Close())
+	}
+	if w.checkpoints, err = startCheckpointer(ctx, db); err != nil {
+		return nil, errors.Join(err, conn.Close())
+	}
 	go w.loop()
 	return w, nil
 }
 
-func (w *writer) submit(ctx context.Context, fn func(tx store.Tx) error) error {
-	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
+// loadHead reads the audit chain head from the database.
+func loadHead(ctx context.Context, q querier) (chainHead, error) {
+	h := chainHead{hash: []byte{}}
+	err := queryOne(ctx, q, func(s scanner) error { return s.Scan(&h.seq, &h.hash) },
+		`SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return h, fmt.Errorf("load audit chain head: %w", err)
+	}
+	return h, nil
+}
+
+// submit queues o and waits for its outcome. A caller whose context ends
+// while o is still queued gets ctx.Err() at once and o never runs; once the
+// writer has claimed o, the caller waits for the batch, because its result
+// (committed or not) is what it must learn.
+func (w *writer) submit(ctx context.Context, o *op) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o.done = make(chan error, 1)
+	if err := w.enqueue(ctx, o); err != nil {
+		return err
+	}
 	select {
-	case w.queue <- o:
+	case err := <-o.done:
+		return err
 	case <-ctx.Done():
-		return ctx.Err()
-	case <-w.quit:
-		return errStoreClosed
+		if o.state.CompareAndSwap(opQueued, opAbandoned) {
+			return ctx.Err()
+		}
+		return <-o.done
 	}
-	// Once queued, wait for the outcome even if ctx ends: the batch may
-	// already be committing, and the caller must learn whether it landed.
-	return <-o.done
 }
 
-// enqueue queues a best-effort op, dropping it if the queue is full.
-func (w *writer) enqueue(o *op) {
+func (w *writer) enqueue(ctx context.Context, o *op) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return ErrClosed
+	}
+	w.pending.Add(1)
 	select {
 	case w.queue <- o:
-	default:
+		return nil
+	case <-ctx.Done():
+		w.pending.Add(-1)
+		return ctx.Err()
 	}
 }
 
-func (w *writer) stop() {
-	select {
-	case <-w.quit:
-	default:
-		close(w.quit)
+// touch notes an API key use and makes sure a batch will come to write it.
+func (w *writer) touch(id string, at time.Time) error {
+	w.touchMu.Lock()
+	prev, seen := w.touches[id]
+	first := len(w.touches) == 0
+	if !seen || at.After(prev) {
+		w.touches[id] = at
 	}
-	w.wg.Wait()
+	w.touchMu.Unlock()
+	if !first {
+		return nil // a wake-up is already on its way
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return ErrClosed
+	}
+	w.pending.Add(1)
+	select {
+	case w.queue <- &op{ctx: context.Background()}: // no fn: just a batch
+	default:
+		w.pending.Add(-1) // the queue is full, so a batch is coming anyway
+	}
+	return nil
+}
+
+func (w *writer) takeTouches() map[string]time.Time {
+	w.touchMu.Lock()
+	defer w.touchMu.Unlock()
+	if len(w.touches) == 0 {
+		return nil
+	}
+	t := w.touches
+	w.touches = map[string]time.Time{}
+	return t
+}
+
+// stop refuses new work, lets the loop finish what is queued, and closes the
+// connection.
+func (w *writer) stop() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.queue)
+	}
+	w.mu.Unlock()
+	<-w.stopped
 }
 
 func (w *writer) loop() {
-	defer w.wg.Done()
-	for {
-		var first *op
-		select {
-		case first = <-w.queue:
-		case <-w.quit:
-			w.drain()
-			return
-		}
-		batch := []*op{first}
-		// Take whatever else is already waiting; never sleep for more. While
-		// this batch commits, the next one queues up by itself.
-	gather:
-		for len(batch) < w.maxBatch {
-			select {
-			case o := <-w.queue:
-				batch = append(batch, o)
-			default:
-				break gather
-			}
-		}
-		w.run(batch)
-	}
-}
-
-// drain finishes ops queued before stop.
-func (w *writer) drain() {
-	for {
-		select {
-		case o := <-w.queue:
-			w.run([]*op{o})
-		default:
-			return
-		}
-	}
-}
-
-func (w *writer) run(batch []*op) {
-	results := make([]error, len(batch))
-	err := w.commit(batch, results)
-	for i, o := range batch {
-		if o.done == nil {
-			continue
-		}
-		if err != nil && results[i] == nil {
-			results[i] = err
-		}
-		o.done <- results[i]
-	}
-}
-
-// commit runs the batch in one transaction; results[i] receives op i's own error.
-func (w *writer) commit(batch []*op, results []error) error {
-	ctx := context.Background()
-	tx, err := w.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin batch: %w", err)
-	}
-	seq, head := w.headSeq, w.headHash
-	for i, o := range batch {
-		if err := o.ctx.Err(); err != nil {
-			results[i] = err
-			continue
-		}
-		results[i] = w.apply(ctx, tx, o, &seq, &head)
-	}
-	if err := tx.Commit(); err != nil {
-		_ = tx.Rollback()
-		return fmt.Errorf("commit batch: %w", err)
-	}
-	w.headSeq, w.headHash = seq, head
-	return nil
-}
-
-// apply runs one op inside a savepoint so its failure undoes only its own writes.
-func (w *writer) apply(ctx context.Context, tx *sql.Tx, o *op, seq *int64, head *[]byte) (err error) {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
-		return fmt.Errorf("savepoint: %w", err)
-	}
-	view := &txView{reader: reader{q: tx}, tx: tx}
+	defer close(w.stopped)
 	defer func() {
-		if v := recover(); v != nil {
-			err = fmt.Errorf("update function panicked: %v", v)
-		}
-		if err != nil {
-			_, rerr := tx.ExecContext(ctx, `ROLLBACK TO op`)
-			if rerr == nil {
-				_, rerr = tx.ExecContext(ctx, `RELEASE op`)
-			}
-			if rerr != nil {
-				err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
-			}
-		}
+		_ = w.checkpoints.stop()
+		_ = w.q.close()
+		_ = w.conn.Close()
 	}()
-	if err = o.fn(view); err != nil {
-		return err
-	}
-	s, h := *seq, *head
-	for _, ev := range view.events {
-		s++
-		if h, err = appendAudit(ctx, tx, s, h, ev); err != nil {
-			return err
+	for {
+		first := w.held
+		w.held = nil
+		if first == nil {
+			var ok bool
+			if first, ok = <-w.queue; !ok {
+				w.runBatch(nil) // flush touches that arrived last
+				return
+			}
+			w.pending.Add(-1)
 		}
+		if first.exclusive != nil {
+			w.runExclusive(first)
+			continue
+		}
+		w.runBatch(w.gather(first))
 	}
-	if _, err = tx.ExecContext(ctx, `RELEASE op`); err != nil {
-		return fmt.Errorf("release savepoint: %w", err)
-	}
-	*seq, *head = s, h
-	return nil
 }
 
-func appendAudit(ctx context.Context, tx *sql.Tx, seq int64, prev []byte, ev store.AuditEvent) ([]byte, error) {
-	ev.Seq = seq
-	ev.Time = ev.Time.UTC()
-	details := store.AuditDetailsJSON(ev.Details)
-	hash := store.HashAuditEvent(prev, ev, details)
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit_events (seq, time, principal, action, object_type, object_id, outcome, details, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, seq, ev.Time.UnixNano(), ev.Principal, ev.Action, ev.ObjectType, ev.ObjectID,
-		ev.Outcome, string(details), prev, hash)
-	if err != nil {
-		return nil, fmt.Errorf("append audit event: %w", err)
+// gather collects the ops already waiting behind first, up to maxBatch. It
+// does not sleep for ops that may come later: while this batch commits the
+// next one queues up by itself. It only waits, at most maxWait, for callers
+// that have already announced an op but not yet put it on the channel.
+func (w *writer) gather(first *op) []*op {
+	batch := []*op{first}
+	var deadline time.Time
+	for len(batch) < w.maxBatch {
+		var o *op
+		var ok bool
+		select {
+		case o, ok = <-w.queue:
+		default:
+			if w.pending.Load() <= 0 {
+				return batch
+			}
+			if deadline.IsZero() {
+				deadline = time.Now().Add(w.maxWait)
+			}
+			if o, ok = w.receiveUntil(deadline); o == nil && ok {
+				return batch // waited long enough
+			}
+		}
+		if !ok {
+			return batch // closed: the loop finds out next time round
+		}
+		w.pending.Add(-1)
+		if o.exclusive != nil {
+			w.held = o
+			return batch
+		}
+		batch = append(batch, o)
 	}
-	return hash, nil
+	return batch
+}
+
+// receiveUntil waits for the next op until deadline; (nil, true) on timeout.
+func (w *writer) receiveUntil(deadline time.Time) (*op, bool) {
+	d := time.Until(deadline)
+	if d <= 0 {
+		return nil, true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case o, ok := <-w.queue:
+		return o, ok
+	case <-t.C:
+		return nil, true
+	}
+}
+
+// runExclusive runs a job alone on the writer's connection.
+func (w *writer) runExclusive(o *op) {
+	if !o.state.CompareAndSwap(opQueued, opClaimed) {
+		return
+	}
+	err := o.ctx.Err()
+	if err == nil {
+		err = o.exclusive(o.ctx, w.q)
+		w.checkpoints.nudge()
+	}
+	o.done <- err
 }

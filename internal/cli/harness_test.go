@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,20 +8,15 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/signet-pki/signet/internal/app"
-	"github.com/signet-pki/signet/internal/config"
+	"github.com/signet-pki/signet/internal/testutil"
 )
 
-const testAdminKey = "signet-test-admin-key-0123456789abcdef"
+const testAdminKey = testutil.AdminKey
 
 // testServer is a real Signet server running in-process on 127.0.0.1:0.
 type testServer struct {
@@ -31,65 +24,15 @@ type testServer struct {
 	dir string // scratch directory for files the CLI reads and writes
 }
 
-// lockedBuffer collects the server log, shown only when a test fails.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func startServer(t *testing.T) *testServer {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.InsecureHTTP = true
-	cfg.Listen = "127.0.0.1:0"
-	cfg.AdminAPIKey = testAdminKey
-	cfg.KeyPassphrase = "test-passphrase-123456"
-	if err := cfg.Validate(); err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	logs := &lockedBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Open(ctx, cfg, log)
-	if err != nil {
-		cancel()
-		t.Fatalf("app.Open: %v", err)
-	}
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ready) }()
+	srv := testutil.StartServer(t)
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		_ = a.Close()
 		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
+			t.Logf("server log:\n%s", srv.LogText())
 		}
 	})
-	select {
-	case addr := <-ready:
-		return &testServer{url: "http://" + addr.String(), dir: t.TempDir()}
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not start")
-	}
-	return nil
+	return &testServer{url: srv.URL, dir: t.TempDir()}
 }
 
 // as runs the CLI against s with the given API key.

@@ -15,7 +15,7 @@ import (
 // The writer keeps an automatic checkpoint at a much higher threshold
 // (walSafetyPages) as a backstop should this one fall behind.
 const (
-	checkpointEvery = 100 * time.Millisecond // at most this often
+	checkpointEvery = 250 * time.Millisecond // at most this often: often enough to keep the WAL small, rarely enough not to compete with commits for the disk
 	walRestartPages = 16384                  // ~64 MB of WAL: make the writer start the file over
 	walSafetyPages  = 65536                  // the writer's own auto-checkpoint threshold
 )

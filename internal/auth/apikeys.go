@@ -98,7 +98,8 @@ func (s *APIKeys) Create(ctx context.Context, in NewKey) (*store.APIKey, string,
 	if err != nil {
 		return nil, "", err
 	}
-	key.SecretHash = hashToken(token)
+	sum := sha256.Sum256([]byte(token))
+	key.SecretHash = sum[:]
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.InsertAPIKey(ctx, key); err != nil {
 			return fmt.Errorf("insert api key: %w", err)
@@ -145,11 +146,6 @@ func keyIDOf(token string) (string, bool) {
 	}
 	idPart, _, ok := strings.Cut(rest, ".")
 	return "key_" + idPart, ok && idPart != "" && len(idPart) <= 64
-}
-
-func hashToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
 }
 
 // Authenticate turns a bearer token into a Principal. Every failure is the

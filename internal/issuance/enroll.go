@@ -60,8 +60,11 @@ func (s *Service) Enroll(ctx context.Context, in EnrollInput) (*Issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	idemHash := hashInput(in)
+	// The request hash only matters with an Idempotency-Key; it marshals the
+	// whole input, so the common path skips it.
+	idemHash := ""
 	if in.IdempotencyKey != "" {
+		idemHash = hashInput(in)
 		if replay, err := s.replay(ctx, caller, in.IdempotencyKey, idemHash); replay != nil || err != nil {
 			return replay, err
 		}

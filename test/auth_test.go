@@ -9,7 +9,8 @@ import (
 
 func TestAPIKeysAuthenticateExpireAndRevoke(t *testing.T) {
 	e := newEnv(t)
-	created := e.Must(t, 201, "POST", "/api/v1/api-keys", admin, map[string]any{"name": "ci", "roles": []string{"requester"}}).Map(t)
+	sa := e.Must(t, 201, "POST", "/api/v1/service-accounts", admin, map[string]any{"name": "ci", "roles": []string{"requester"}}).Map(t)
+	created := e.Must(t, 201, "POST", "/api/v1/api-keys", admin, map[string]any{"name": "ci", "principal_id": sa["id"]}).Map(t)
 	token := created["key"].(string)
 	id := created["id"].(string)
 	me := e.Must(t, 200, "GET", "/api/v1/me", token, nil).Map(t)
@@ -22,7 +23,7 @@ func TestAPIKeysAuthenticateExpireAndRevoke(t *testing.T) {
 		t.Fatal("key secret appears in the listing")
 	}
 	// A requester may not create keys or CAs.
-	if r := e.Must(t, 403, "POST", "/api/v1/api-keys", token, map[string]any{"name": "x", "roles": []string{"admin"}}); r.Map(t)["code"] != "forbidden" {
+	if r := e.Must(t, 403, "POST", "/api/v1/api-keys", token, map[string]any{"name": "x", "roles": []string{"admin"}}); r.Map(t)["code"] != "roles_exceed_principal" {
 		t.Fatalf("requester creating keys: %s", r.Body)
 	}
 	e.Must(t, 403, "POST", "/api/v1/cas", token, map[string]any{"name": "x"})

@@ -35,7 +35,7 @@ func TestInventorySearchPaginationAndSummary(t *testing.T) {
 		{"q=inv.example.com", 7},
 		{"q=HOST-3", 1},
 		{"name=host-4.inv.example.com", 1},
-		{"owner=alice", 4},
+		{"owner=" + e.principals["alice"], 4},
 		{"status=revoked", 1},
 		{"status=on_hold", 1},
 		{"status=revoked,on_hold", 2},

@@ -20,12 +20,13 @@ const admin = testutil.AdminKey
 // env is one server plus a scratch directory for openssl.
 type env struct {
 	*testutil.Server
-	dir string
+	dir        string
+	principals map[string]string // service account name -> principal id, see newKey
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return &env{Server: testutil.StartServer(t), dir: t.TempDir()}
+	return &env{Server: testutil.StartServer(t), dir: t.TempDir(), principals: map[string]string{}}
 }
 
 // rootPEM writes the default root certificate to the scratch dir.

@@ -110,7 +110,8 @@ func TestImportBundleFromAnyIssuer(t *testing.T) {
 		}
 		bundle.Write(b)
 	}
-	m := e.Must(t, 200, "POST", "/api/v1/certificates/import", admin, map[string]any{"pem": bundle.String(), "owner": "legacy-team"}).Map(t)
+	team := e.Must(t, 201, "POST", "/api/v1/teams", admin, map[string]any{"name": "legacy-team"}).Map(t)["id"].(string)
+	m := e.Must(t, 200, "POST", "/api/v1/certificates/import", admin, map[string]any{"pem": bundle.String(), "owner": team}).Map(t)
 	if n := len(m["imported"].([]any)); n != 2 {
 		t.Fatalf("imported %d, want 2: %v", n, m)
 	}
@@ -119,7 +120,7 @@ func TestImportBundleFromAnyIssuer(t *testing.T) {
 	if len(again["imported"].([]any)) != 0 || len(again["skipped"].([]any)) != 2 {
 		t.Fatalf("re-import: %v", again)
 	}
-	list := e.Must(t, 200, "GET", "/api/v1/certificates?source=imported&owner=legacy-team&expiring_within=30d&total=true", admin, nil).Map(t)
+	list := e.Must(t, 200, "GET", "/api/v1/certificates?source=imported&owner="+team+"&expiring_within=30d&total=true", admin, nil).Map(t)
 	if list["total"].(float64) != 2 {
 		t.Fatalf("inventory of imported certificates: %v", list)
 	}

@@ -9,7 +9,9 @@ import (
 // newKey creates an API key with roles and returns its token.
 func (e *env) newKey(t *testing.T, name string, roles ...string) string {
 	t.Helper()
-	m := e.Must(t, 201, "POST", "/api/v1/api-keys", admin, map[string]any{"name": name, "principal_id": name, "roles": roles}).Map(t)
+	sa := e.Must(t, 201, "POST", "/api/v1/service-accounts", admin, map[string]any{"name": name, "roles": roles}).Map(t)
+	m := e.Must(t, 201, "POST", "/api/v1/api-keys", admin, map[string]any{"name": name, "principal_id": sa["id"], "roles": roles}).Map(t)
+	e.principals[name] = sa["id"].(string)
 	return m["key"].(string)
 }
 
@@ -114,11 +116,11 @@ func TestManualApprovalWorkflow(t *testing.T) {
 		t.Fatalf("want 2 pending requests, got %d", n)
 	}
 	approved := e.Must(t, 200, "POST", "/api/v1/requests/"+reqID+"/approve", manager, nil).Map(t)
-	if str(approved, "request", "status") != "issued" || str(approved, "request", "decided_by") != "bob" {
+	if str(approved, "request", "status") != "issued" || str(approved, "request", "decided_by") != e.principals["bob"] {
 		t.Fatalf("approval: %v", approved["request"])
 	}
 	e.verify(t, "gated", str(approved, "certificate", "certificate_pem"), approved["chain_pem"].(string))
-	if str(approved, "certificate", "owner") != "alice" {
+	if str(approved, "certificate", "owner") != e.principals["alice"] {
 		t.Fatalf("certificate should belong to the requester")
 	}
 	// Double approval is a conflict.

@@ -110,7 +110,7 @@ func queries(s *samples, now time.Time) []query {
 		{"first page + total", search(store.CertificateQuery{Limit: 100, WithTotal: true, Now: now})},
 		{"10th page via cursor", search(store.CertificateQuery{Limit: 100, Cursor: s.page10, Now: now})},
 		{"summary", func(ctx context.Context, st *sqlite.Store, _ int) (int, error) {
-			sum, err := st.Summarize(ctx, now)
+			sum, err := st.Summarize(ctx, now, "")
 			if err != nil {
 				return 0, err
 			}

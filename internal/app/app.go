@@ -4,6 +4,8 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/ca"
 	"github.com/signet-pki/signet/internal/config"
@@ -20,6 +23,7 @@ import (
 	"github.com/signet-pki/signet/internal/issuance"
 	"github.com/signet-pki/signet/internal/keystore"
 	"github.com/signet-pki/signet/internal/profile"
+	"github.com/signet-pki/signet/internal/store"
 	"github.com/signet-pki/signet/internal/store/sqlite"
 )
 
@@ -33,6 +37,8 @@ type App struct {
 	Issuance  *issuance.Service
 	Inventory *inventory.Service
 	APIKeys   *auth.APIKeys
+	Directory *auth.Directory
+	Audit     *audit.Service
 	API       *httpapi.API
 	now       func() time.Time
 
@@ -80,15 +86,45 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	if err != nil {
 		return err
 	}
-	a.Profiles = profile.New(a.Store, a.CAs, a.now)
-	a.Issuance = issuance.New(a.Store, a.CAs, a.Profiles, linter, a.now)
-	a.Inventory = inventory.New(a.Store, a.now)
 	a.APIKeys = auth.NewAPIKeys(a.Store, a.now)
+	a.Directory = auth.NewDirectory(a.Store, auth.DefaultArgon2id, a.now, a.APIKeys.Forget)
+	a.Audit = audit.New(a.Store, a.now)
+	a.Profiles = profile.New(a.Store, a.CAs, a.now)
+	a.Issuance = issuance.New(a.Store, a.CAs, a.Profiles, linter, a.Directory, a.now)
+	a.Inventory = inventory.New(a.Store, a.now)
 	a.API = httpapi.New(httpapi.Services{CAs: a.CAs, Profiles: a.Profiles, Issuance: a.Issuance,
-		Inventory: a.Inventory, APIKeys: a.APIKeys, Auth: a.APIKeys, Now: a.now,
-		Ready: func(ctx context.Context) error { _, err := a.Store.Summarize(ctx, a.now()); return err },
+		Inventory: a.Inventory, APIKeys: a.APIKeys, Directory: a.Directory, Audit: a.Audit,
+		Auth: a.APIKeys, ClientCerts: auth.NewClientCerts(a.Store, a.now), Now: a.now,
+		Ready: func(ctx context.Context) error {
+			_, err := a.Store.GetOrganization(ctx, store.DefaultOrgID)
+			return err
+		},
 	}, a.Log)
 	return nil
+}
+
+// clientCAPool holds every CA Signet knows, for verifying client
+// certificates. CAs created later are trusted for client authentication
+// after the next start.
+func (a *App) clientCAPool(ctx context.Context) (*x509.CertPool, error) {
+	ctx = auth.WithPrincipal(ctx, auth.System())
+	pool := x509.NewCertPool()
+	cursor := ""
+	for {
+		cas, next, err := a.CAs.List(ctx, store.ListQuery{Limit: 1000, Cursor: cursor})
+		if err != nil {
+			return nil, fmt.Errorf("list CAs for client authentication: %w", err)
+		}
+		for _, c := range cas {
+			if cert, err := x509.ParseCertificate(c.CertDER); err == nil {
+				pool.AddCert(cert)
+			}
+		}
+		if next == "" {
+			return pool, nil
+		}
+		cursor = next
+	}
 }
 
 // Close releases the store.
@@ -116,6 +152,13 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 			_ = ln.Close()
 			return err
 		}
+		// Client certificates from Signet's own CAs authenticate their owner
+		// (mTLS); a client without one still reaches the API with a key.
+		if tlsCfg.ClientCAs, err = a.clientCAPool(ctx); err != nil {
+			_ = ln.Close()
+			return err
+		}
+		tlsCfg.ClientAuth = tls.VerifyClientCertIfGiven
 		srv.TLSConfig = tlsCfg
 	}
 	if ready != nil {

@@ -83,7 +83,12 @@ func (a *App) bootstrap(ctx context.Context) (*Bootstrap, error) {
 		}
 	}
 	if keys == 0 {
-		_, token, err := a.APIKeys.Create(ctx, auth.NewKey{Name: "admin", PrincipalID: "admin",
+		admin, err := a.Directory.EnsurePrincipal(ctx, auth.NewPrincipal{Kind: store.PrincipalUser, Global: true,
+			Name: "admin", DisplayName: "Signet administrator", Roles: []string{auth.RoleAdmin}})
+		if err != nil {
+			return nil, fmt.Errorf("create admin principal: %w", err)
+		}
+		_, token, err := a.APIKeys.Create(ctx, auth.NewKey{Name: "admin", PrincipalID: admin.ID,
 			Roles: []string{auth.RoleAdmin}, Secret: a.Config.AdminAPIKey})
 		if err != nil {
 			return nil, fmt.Errorf("create admin API key: %w", err)

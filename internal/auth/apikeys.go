@@ -24,6 +24,7 @@ const tokenPrefix = "sgt_"
 // KeyStore is the persistence the API key service needs.
 type KeyStore interface {
 	GetAPIKey(ctx context.Context, id string) (*store.APIKey, error)
+	GetPrincipal(ctx context.Context, id string) (*store.Principal, error)
 	ListAPIKeys(ctx context.Context, q store.ListQuery) ([]store.APIKey, string, error)
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
@@ -45,8 +46,9 @@ type APIKeys struct {
 const authCacheTTL = 2 * time.Second
 
 type cachedKey struct {
-	key *store.APIKey
-	at  time.Time
+	key       *store.APIKey
+	principal *store.Principal
+	at        time.Time
 }
 
 // NewAPIKeys returns the API key service.
@@ -57,8 +59,8 @@ func NewAPIKeys(s KeyStore, now func() time.Time) *APIKeys {
 // NewKey is what a caller asks for.
 type NewKey struct {
 	Name        string
-	PrincipalID string // defaults to the caller
-	Roles       []string
+	PrincipalID string   // defaults to the caller
+	Roles       []string // defaults to the principal's roles; may only narrow them
 	ExpiresAt   *time.Time
 	// Secret, when set, is used instead of a random one (bootstrap via SIGNET_ADMIN_API_KEY).
 	Secret string
@@ -66,15 +68,9 @@ type NewKey struct {
 
 // Create makes a key and returns it with its token, which is shown only now.
 func (s *APIKeys) Create(ctx context.Context, in NewKey) (*store.APIKey, string, error) {
-	caller, err := Require(ctx, PermKeyManage)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := ValidRoles(in.Roles); err != nil {
-		return nil, "", err
-	}
-	if !caller.HasRole(RoleAdmin) {
-		return nil, "", problem.Forbidden("forbidden", "only admins may create API keys")
+	caller := PrincipalFrom(ctx)
+	if caller == nil {
+		return nil, "", problem.Unauthorized("unauthenticated", "authentication required")
 	}
 	if in.Name == "" || len(in.Name) > 100 {
 		return nil, "", problem.Invalid("name_invalid", "name is required (at most 100 characters)")
@@ -82,10 +78,24 @@ func (s *APIKeys) Create(ctx context.Context, in NewKey) (*store.APIKey, string,
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
 		return nil, "", problem.Invalid("expires_at_past", "expires_at must be in the future")
 	}
-	if in.PrincipalID == "" {
-		in.PrincipalID = "sa_" + strings.ToLower(strings.Map(keepIDChar, in.Name))
+	owner, err := s.keyOwner(ctx, caller, in.PrincipalID)
+	if err != nil {
+		return nil, "", err
 	}
-	key := &store.APIKey{ID: store.NewID("key"), Name: in.Name, PrincipalID: in.PrincipalID,
+	if len(in.Roles) == 0 {
+		in.Roles = slices.Clone(owner.Roles)
+	}
+	if err := ValidRoles(in.Roles); err != nil {
+		return nil, "", err
+	}
+	if !rolesWithin(owner.Roles, in.Roles) {
+		return nil, "", problem.Forbidden("roles_exceed_principal", "principal %s holds %v; a key may only narrow its roles", owner.ID, owner.Roles)
+	}
+	if owner.ID == caller.ID && caller.APIKeyID != "" && !rolesWithin(caller.Roles, in.Roles) {
+		// A key minting keys for its own principal may not widen what it holds.
+		return nil, "", problem.Forbidden("roles_exceed_caller", "this credential holds only %v", caller.Roles)
+	}
+	key := &store.APIKey{ID: store.NewID("key"), Name: in.Name, PrincipalID: owner.ID, OrgID: owner.OrgID,
 		Roles: in.Roles, ExpiresAt: in.ExpiresAt, CreatedAt: s.now()}
 	token, err := newToken(key.ID)
 	if in.Secret != "" {
@@ -104,9 +114,8 @@ func (s *APIKeys) Create(ctx context.Context, in NewKey) (*store.APIKey, string,
 		if err := tx.InsertAPIKey(ctx, key); err != nil {
 			return fmt.Errorf("insert api key: %w", err)
 		}
-		tx.AppendAudit(store.AuditEvent{Time: key.CreatedAt, Principal: caller.ID, Action: "apikey.create",
-			ObjectType: "api_key", ObjectID: key.ID, Outcome: "success",
-			Details: map[string]any{"name": key.Name, "roles": key.Roles, "principal": key.PrincipalID}})
+		tx.AppendAudit(caller.Event(key.CreatedAt, key.OrgID, "apikey.create", "api_key", key.ID,
+			map[string]any{"name": key.Name, "roles": key.Roles, "principal": key.PrincipalID}))
 		return nil
 	})
 	if err != nil {
@@ -115,11 +124,32 @@ func (s *APIKeys) Create(ctx context.Context, in NewKey) (*store.APIKey, string,
 	return key, token, nil
 }
 
-func keepIDChar(r rune) rune {
-	if (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') || r == '-' {
-		return r
+// keyOwner resolves whom a new key belongs to: the caller itself (any
+// authenticated principal may mint keys for itself), or another principal
+// of an organization the caller administers.
+func (s *APIKeys) keyOwner(ctx context.Context, caller *Principal, id string) (*store.Principal, error) {
+	if id == "" {
+		id = caller.ID
 	}
-	return '-'
+	p, err := s.store.GetPrincipal(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem.NotFound("principal_not_found", "no principal %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up principal: %w", err)
+	}
+	if p.ID != caller.ID {
+		if _, err := RequireIn(ctx, PermKeyManage, p.OrgID); err != nil {
+			return nil, err
+		}
+		if p.OrgID == "" && !caller.Global() {
+			return nil, problem.Forbidden("global_admin_required", "only a global administrator may mint keys for global principals")
+		}
+	}
+	if p.Disabled {
+		return nil, problem.Conflict("principal_disabled", "principal %s is disabled", p.ID)
+	}
+	return p, nil
 }
 
 // newToken builds "sgt_<key id suffix>.<secret>". The id part lets us find the
@@ -158,10 +188,9 @@ func (s *APIKeys) Authenticate(ctx context.Context, token string) (*Principal, e
 	}
 	now := s.now()
 	sum := sha256.Sum256([]byte(token))
-	key := s.cached(sum, now)
-	if key == nil {
-		var err error
-		key, err = s.store.GetAPIKey(ctx, id)
+	c, ok := s.cached(sum, now)
+	if !ok {
+		key, err := s.store.GetAPIKey(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, bad
 		}
@@ -171,37 +200,54 @@ func (s *APIKeys) Authenticate(ctx context.Context, token string) (*Principal, e
 		if subtle.ConstantTimeCompare(key.SecretHash, sum[:]) != 1 {
 			return nil, bad
 		}
-		s.remember(sum, key, now)
+		owner, err := s.store.GetPrincipal(ctx, key.PrincipalID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, bad
+		}
+		if err != nil {
+			return nil, fmt.Errorf("look up key principal: %w", err)
+		}
+		c = cachedKey{key: key, principal: owner, at: now}
+		s.remember(sum, c)
 		if key.LastUsedAt == nil || now.Sub(*key.LastUsedAt) > time.Minute {
 			_ = s.store.TouchAPIKey(ctx, key.ID, now) // best effort bookkeeping
 		}
 	}
-	if key.RevokedAt != nil || (key.ExpiresAt != nil && !now.Before(*key.ExpiresAt)) {
+	key, owner := c.key, c.principal
+	if key.RevokedAt != nil || (key.ExpiresAt != nil && !now.Before(*key.ExpiresAt)) || owner.Disabled {
 		return nil, bad
 	}
-	return &Principal{ID: key.PrincipalID, Name: key.Name, Roles: slices.Clone(key.Roles), APIKeyID: key.ID}, nil
+	method := "api_key"
+	if key.Name == sessionKeyName {
+		method = "session"
+	}
+	return &Principal{ID: owner.ID, Name: owner.Name, Kind: owner.Kind, OrgID: owner.OrgID,
+		TeamIDs: slices.Clone(owner.TeamIDs), Roles: NarrowRoles(key.Roles, owner.Roles), APIKeyID: key.ID,
+		Method: method}, nil
 }
 
-func (s *APIKeys) cached(sum [32]byte, now time.Time) *store.APIKey {
+func (s *APIKeys) cached(sum [32]byte, now time.Time) (cachedKey, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.recent[sum]
 	if !ok || now.Sub(c.at) >= authCacheTTL {
-		return nil
+		return cachedKey{}, false
 	}
-	return c.key
+	return c, true
 }
 
-func (s *APIKeys) remember(sum [32]byte, key *store.APIKey, now time.Time) {
+func (s *APIKeys) remember(sum [32]byte, c cachedKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.recent) > 10000 {
 		clear(s.recent) // bounded: many distinct keys cannot grow it without limit
 	}
-	s.recent[sum] = cachedKey{key: key, at: now}
+	s.recent[sum] = c
 }
 
-func (s *APIKeys) forget() {
+// Forget drops every verified key, so that a change to a principal (roles,
+// disabled) or a key takes effect on this node at once.
+func (s *APIKeys) Forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.recent)
@@ -209,7 +255,11 @@ func (s *APIKeys) forget() {
 
 // List returns keys without secrets.
 func (s *APIKeys) List(ctx context.Context, q store.ListQuery) ([]store.APIKey, string, error) {
-	if _, err := Require(ctx, PermKeyRead); err != nil {
+	p, err := Require(ctx, PermKeyRead)
+	if err != nil {
+		return nil, "", err
+	}
+	if q.OrgID, err = Scope(p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListAPIKeys(ctx, q)
@@ -217,30 +267,44 @@ func (s *APIKeys) List(ctx context.Context, q store.ListQuery) ([]store.APIKey, 
 
 // Get returns one key without its secret.
 func (s *APIKeys) Get(ctx context.Context, id string) (*store.APIKey, error) {
-	if _, err := Require(ctx, PermKeyRead); err != nil {
-		return nil, err
+	caller := PrincipalFrom(ctx)
+	if caller == nil {
+		return nil, problem.Unauthorized("unauthenticated", "authentication required")
 	}
 	k, err := s.store.GetAPIKey(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, problem.NotFound("api_key_not_found", "no API key %q", id)
 	}
-	return k, err
+	if err != nil {
+		return nil, err
+	}
+	if k.PrincipalID != caller.ID {
+		if _, err := RequireIn(ctx, PermKeyRead, k.OrgID); err != nil {
+			return nil, err
+		}
+	}
+	return k, nil
 }
 
 // Revoke disables a key at once.
 func (s *APIKeys) Revoke(ctx context.Context, id string) (*store.APIKey, error) {
-	caller, err := Require(ctx, PermKeyManage)
-	if err != nil {
-		return nil, err
+	caller := PrincipalFrom(ctx)
+	if caller == nil {
+		return nil, problem.Unauthorized("unauthenticated", "authentication required")
 	}
 	var out *store.APIKey
-	err = s.store.Update(ctx, func(tx store.Tx) error {
+	err := s.store.Update(ctx, func(tx store.Tx) error {
 		k, err := tx.GetAPIKey(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return problem.NotFound("api_key_not_found", "no API key %q", id)
 		}
 		if err != nil {
 			return err
+		}
+		if k.PrincipalID != caller.ID {
+			if _, err := RequireIn(ctx, PermKeyManage, k.OrgID); err != nil {
+				return err
+			}
 		}
 		if k.RevokedAt != nil {
 			return problem.Conflict("api_key_revoked", "API key %s is already revoked", id)
@@ -250,12 +314,11 @@ func (s *APIKeys) Revoke(ctx context.Context, id string) (*store.APIKey, error) 
 		if err := tx.UpdateAPIKey(ctx, k); err != nil {
 			return fmt.Errorf("revoke api key: %w", err)
 		}
-		tx.AppendAudit(store.AuditEvent{Time: now, Principal: caller.ID, Action: "apikey.revoke",
-			ObjectType: "api_key", ObjectID: k.ID, Outcome: "success"})
+		tx.AppendAudit(caller.Event(now, k.OrgID, "apikey.revoke", "api_key", k.ID, nil))
 		out = k
 		return nil
 	})
-	s.forget()
+	s.Forget()
 	return out, err
 }
 

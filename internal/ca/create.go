@@ -38,8 +38,9 @@ type NameConstraints struct {
 // CreateInput describes a CA to create.
 type CreateInput struct {
 	Name            string           `json:"name"`
-	Kind            string           `json:"kind"`   // root | intermediate
-	Parent          string           `json:"parent"` // id or name of the issuing CA (intermediate only)
+	Org             string           `json:"org,omitempty"` // id or name; default: the caller's
+	Kind            string           `json:"kind"`          // root | intermediate
+	Parent          string           `json:"parent"`        // id or name of the issuing CA (intermediate only)
 	Key             KeySpec          `json:"key"`
 	Subject         Subject          `json:"subject"`
 	ValidityDays    int              `json:"validity_days"`
@@ -59,6 +60,10 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*store.CA, error)
 	if err := validateCreate(in); err != nil {
 		return nil, err
 	}
+	orgID, err := auth.TargetOrg(ctx, s.store, caller, in.Org)
+	if err != nil {
+		return nil, err
+	}
 	key, err := certutil.GenerateKey(in.Key.Algorithm, in.Key.Bits)
 	if err != nil {
 		return nil, err
@@ -75,6 +80,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*store.CA, error)
 		if err != nil {
 			return nil, err
 		}
+		if !caller.InOrg(parent.CA.OrgID) {
+			return nil, problem.Forbidden("other_organization", "parent CA %s belongs to another organization", in.Parent)
+		}
 		if tmpl.NotAfter.After(parent.Cert.NotAfter) {
 			return nil, problem.Invalid("validity_exceeds_issuer",
 				"validity ends %s, after the issuing CA's own (%s)", tmpl.NotAfter.Format(time.DateOnly), parent.Cert.NotAfter.Format(time.DateOnly))
@@ -89,6 +97,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*store.CA, error)
 	if rec.KeyBlob, err = s.sealer.Seal(key, rec.ID); err != nil {
 		return nil, fmt.Errorf("seal CA key: %w", err)
 	}
+	rec.OrgID = orgID
 	return s.insert(ctx, caller, rec, "ca.create")
 }
 
@@ -204,6 +213,7 @@ func newRecord(name, kind, parentID string, der []byte, now time.Time) *store.CA
 // ImportInput is an external CA certificate, optionally with its key.
 type ImportInput struct {
 	Name           string `json:"name"`
+	Org            string `json:"org,omitempty"`
 	CertificatePEM string `json:"certificate"`
 	PrivateKeyPEM  string `json:"private_key,omitempty"`
 }
@@ -212,6 +222,10 @@ type ImportInput struct {
 // tracked; with its key, Signet can also issue from it.
 func (s *Service) Import(ctx context.Context, in ImportInput) (*store.CA, error) {
 	caller, err := auth.Require(ctx, auth.PermCAManage)
+	if err != nil {
+		return nil, err
+	}
+	orgID, err := auth.TargetOrg(ctx, s.store, caller, in.Org)
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +245,7 @@ func (s *Service) Import(ctx context.Context, in ImportInput) (*store.CA, error)
 		return nil, problem.Invalid("name_invalid", "a name is required (at most 100 characters)")
 	}
 	rec := newRecord(name, store.CAImported, "", cert.Raw, s.now())
+	rec.OrgID = orgID
 	rec.ParentID = s.findParent(ctx, cert)
 	if in.PrivateKeyPEM != "" {
 		key, err := certutil.ParsePrivateKey([]byte(in.PrivateKeyPEM))

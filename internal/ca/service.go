@@ -22,6 +22,7 @@ type Store interface {
 	GetCA(ctx context.Context, id string) (*store.CA, error)
 	GetCAByName(ctx context.Context, name string) (*store.CA, error)
 	ListCAs(ctx context.Context, q store.ListQuery) ([]store.CA, string, error)
+	auth.OrgLookup
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
 }
 
@@ -141,10 +142,18 @@ func (s *Service) resolve(ctx context.Context, ref string) (*store.CA, error) {
 
 // Get returns a CA by id or name.
 func (s *Service) Get(ctx context.Context, ref string) (*store.CA, error) {
-	if _, err := auth.Require(ctx, auth.PermCARead); err != nil {
+	p, err := auth.Require(ctx, auth.PermCARead)
+	if err != nil {
 		return nil, err
 	}
-	return s.resolve(ctx, ref)
+	rec, err := s.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !p.InOrg(rec.OrgID) {
+		return nil, problem.Forbidden("other_organization", "CA %s belongs to another organization", ref)
+	}
+	return rec, nil
 }
 
 // Resolve returns a CA id for an id or name without a permission check (for other services).
@@ -154,7 +163,11 @@ func (s *Service) Resolve(ctx context.Context, ref string) (*store.CA, error) {
 
 // List pages through CAs.
 func (s *Service) List(ctx context.Context, q store.ListQuery) ([]store.CA, string, error) {
-	if _, err := auth.Require(ctx, auth.PermCARead); err != nil {
+	p, err := auth.Require(ctx, auth.PermCARead)
+	if err != nil {
+		return nil, "", err
+	}
+	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListCAs(ctx, q)
@@ -189,6 +202,9 @@ func (s *Service) SetStatus(ctx context.Context, ref, status string) (*store.CA,
 		if err != nil {
 			return notFound(err, ref)
 		}
+		if _, err := auth.RequireIn(ctx, auth.PermCAManage, rec.OrgID); err != nil {
+			return err
+		}
 		if rec.Status == status {
 			return problem.Conflict("ca_status_unchanged", "CA %s is already %s", rec.Name, status)
 		}
@@ -197,8 +213,7 @@ func (s *Service) SetStatus(ctx context.Context, ref, status string) (*store.CA,
 		if err := tx.UpdateCA(ctx, rec); err != nil {
 			return fmt.Errorf("update CA: %w", err)
 		}
-		tx.AppendAudit(store.AuditEvent{Time: rec.UpdatedAt, Principal: caller.ID, Action: "ca." + status,
-			ObjectType: "ca", ObjectID: rec.ID, Outcome: "success"})
+		tx.AppendAudit(caller.Event(rec.UpdatedAt, rec.OrgID, "ca."+status, "ca", rec.ID, nil))
 		out = rec
 		return nil
 	})
@@ -224,9 +239,8 @@ func (s *Service) insert(ctx context.Context, caller *auth.Principal, rec *store
 			}
 			return fmt.Errorf("insert CA: %w", err)
 		}
-		tx.AppendAudit(store.AuditEvent{Time: rec.CreatedAt, Principal: caller.ID, Action: action,
-			ObjectType: "ca", ObjectID: rec.ID, Outcome: "success",
-			Details: map[string]any{"name": rec.Name, "kind": rec.Kind, "subject": rec.Subject, "parent": rec.ParentID}})
+		tx.AppendAudit(caller.Event(rec.CreatedAt, rec.OrgID, action, "ca", rec.ID,
+			map[string]any{"name": rec.Name, "kind": rec.Kind, "subject": rec.Subject, "parent": rec.ParentID}))
 		return nil
 	})
 	if err != nil {

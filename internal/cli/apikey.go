@@ -36,15 +36,30 @@ func newAPIKeyCreateCmd(g *globals) *cobra.Command {
 		Example: "  signet api-key create --name deploy-bot --role requester --expires-in 90d",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			body := map[string]any{"name": name, "roles": roles}
-			if principal != "" {
-				body["principal_id"] = principal
-			}
 			if expiresIn != "" {
 				d, err := parseLifetime(expiresIn)
 				if err != nil {
 					return usagef("--expires-in %q: %v", expiresIn, err)
 				}
 				body["expires_at"] = timeIn(d)
+			}
+			switch principal {
+			case "self":
+			case "":
+				// The common case, a key for a machine: a service account of
+				// that name holding the roles, and a key for it.
+				sa, err := g.call(cmd, request{method: http.MethodPost, path: "/api/v1/service-accounts",
+					body: map[string]any{"name": name, "roles": roles}})
+				if err != nil {
+					return fmt.Errorf("create service account %s: %w", name, err)
+				}
+				v, err := decode(sa)
+				if err != nil {
+					return err
+				}
+				body["principal_id"] = field(v, "id")
+			default:
+				body["principal_id"] = principal
 			}
 			raw, err := g.call(cmd, request{method: http.MethodPost, path: apiKeysPath, body: body})
 			if err != nil {
@@ -54,7 +69,7 @@ func newAPIKeyCreateCmd(g *globals) *cobra.Command {
 		}}
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "name (required)")
-	f.StringVar(&principal, "principal", "", "principal id the key acts as (default: derived from the name)")
+	f.StringVar(&principal, "principal", "", `principal id the key belongs to; "self" for the caller (default: a new service account named --name)`)
 	f.StringSliceVar(&roles, "role", nil, "role, repeatable or comma-separated: admin, manager, requester, auditor (required)")
 	f.StringVar(&expiresIn, "expires-in", "", "lifetime, e.g. 720h or 90d (default: no expiry)")
 	_ = cmd.MarkFlagRequired("name")
@@ -100,7 +115,8 @@ func parseLifetime(s string) (time.Duration, error) {
 
 func newMeCmd(g *globals) *cobra.Command {
 	return apiCmd(g, apiSpec{use: "me", short: "Show who the API key authenticates as", args: cobra.NoArgs,
-		view: view{cols: []column{{"ID", "id"}, {"NAME", "name"}, {"ROLES", "roles"}, {"API KEY", "api_key_id"}}},
+		view: view{cols: []column{{"ID", "id"}, {"NAME", "name"}, {"ORG", "org_id"}, {"TEAMS", "team_ids"},
+			{"ROLES", "roles"}, {"API KEY", "api_key_id"}, {"AUTHENTICATED BY", "authenticated_by"}}},
 		build: func(_ *cobra.Command, _ []string) (request, error) {
 			return request{method: http.MethodGet, path: "/api/v1/me"}, nil
 		}})

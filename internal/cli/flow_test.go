@@ -368,7 +368,12 @@ func TestCLIAgainstServer(t *testing.T) {
 
 	t.Run("import", func(t *testing.T) {
 		bundle := s.write(t, "bundle.pem", rootPEM)
-		r := s.as(testAdminKey, "cert", "import", bundle, "--owner", "ops")
+		var team struct {
+			ID string `json:"id"`
+		}
+		s.okJSON(t, testAdminKey, &team, "team", "create", "ops")
+		teamID := team.ID
+		r := s.as(testAdminKey, "cert", "import", bundle, "--owner", teamID)
 		if r.err != nil {
 			t.Fatalf("import: %v\n%s", r.err, r.stderr)
 		}
@@ -420,7 +425,7 @@ func TestEnvironment(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("me from the environment: %v\n%s", r.err, r.stderr)
 	}
-	if detailValue(t, r.stdout, "ID") != "admin" {
+	if detailValue(t, r.stdout, "NAME") != "admin" || !strings.HasPrefix(detailValue(t, r.stdout, "ID"), "usr_") {
 		t.Errorf("me:\n%s", r.stdout)
 	}
 	r = execute([]string{"me", "--api-key", "flag-beats-environment-0123456789"}, "")

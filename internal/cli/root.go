@@ -63,7 +63,9 @@ func NewRoot() *cobra.Command {
 	pf.DurationVar(&g.timeout, "timeout", defaultTimeout, "timeout of each request")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
 	root.AddCommand(newServeCmd(), newCertCmd(g), newCACmd(g), newTemplateCmd(g), newProfileCmd(g),
-		newRequestCmd(g), newAPIKeyCmd(g), newMeCmd(g))
+		newRequestCmd(g), newAPIKeyCmd(g), newMeCmd(g), newOrgCmd(g), newTeamCmd(g),
+		newPrincipalCmd(g, "user", "user", "/api/v1/users"),
+		newPrincipalCmd(g, "service-account", "service account", "/api/v1/service-accounts"), newAuditCmd(g))
 	markRunErrors(root)
 	return root
 }

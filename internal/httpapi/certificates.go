@@ -20,6 +20,7 @@ func (a *API) certificateRoutes() []route {
 		{method: "GET", pattern: "/api/v1/certificates/summary", summary: "Counts by status, expiry window and CA", tag: "certificates", handler: a.summary},
 		{method: "POST", pattern: "/api/v1/certificates/import", summary: "Import a PEM bundle of certificates from any issuer", tag: "certificates", handler: a.importCertificates},
 		{method: "GET", pattern: "/api/v1/certificates/{serial}", summary: "Get a certificate by serial", tag: "certificates", handler: a.getCertificate},
+		{method: "PATCH", pattern: "/api/v1/certificates/{serial}", summary: "Change a certificate's owner, labels or custom fields", tag: "certificates", handler: a.updateCertificate},
 		{method: "GET", pattern: "/api/v1/certificates/{serial}/download", summary: "Download as pem, der, chain or pkcs7 (?format=)", tag: "certificates", handler: a.download},
 		{method: "POST", pattern: "/api/v1/certificates/{serial}/renew", summary: "Renew with a new CSR or a server-generated key", tag: "certificates", handler: a.renew},
 		{method: "POST", pattern: "/api/v1/certificates/{serial}/revoke", summary: "Revoke with an RFC 5280 reason", tag: "certificates", handler: a.revoke},
@@ -29,14 +30,16 @@ func (a *API) certificateRoutes() []route {
 }
 
 type enrollBody struct {
-	Profile        string           `json:"profile"`
-	CSR            string           `json:"csr"`
-	Keygen         *issuance.Keygen `json:"keygen"`
-	Subject        ca.Subject       `json:"subject"`
-	SANs           []string         `json:"sans"`
-	ValidityDays   int              `json:"validity_days"`
-	Owner          string           `json:"owner"`
-	PKCS12Password string           `json:"pkcs12_password"`
+	Profile        string            `json:"profile"`
+	CSR            string            `json:"csr"`
+	Keygen         *issuance.Keygen  `json:"keygen"`
+	Subject        ca.Subject        `json:"subject"`
+	SANs           []string          `json:"sans"`
+	ValidityDays   int               `json:"validity_days"`
+	Owner          string            `json:"owner"`
+	Labels         map[string]string `json:"labels"`
+	CustomFields   map[string]string `json:"custom_fields"`
+	PKCS12Password string            `json:"pkcs12_password"`
 }
 
 func (a *API) enroll(w http.ResponseWriter, r *http.Request) error {
@@ -54,7 +57,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := a.svc.Issuance.Enroll(r.Context(), issuance.EnrollInput{Profile: in.Profile, CSR: in.CSR, Keygen: in.Keygen,
 		Subject: in.Subject, SANs: in.SANs, ValidityDays: in.ValidityDays, Owner: in.Owner, PKCS12Password: in.PKCS12Password,
-		IdempotencyKey: key, Method: "api"})
+		Labels: in.Labels, CustomFields: in.CustomFields, IdempotencyKey: key, Method: "api"})
 	if err != nil {
 		return err
 	}
@@ -95,12 +98,19 @@ func (a *API) searchCertificates(w http.ResponseWriter, r *http.Request) error {
 // certificateQuery parses the inventory's query parameters, reporting every bad one.
 func (a *API) certificateQuery(r *http.Request) (store.CertificateQuery, error) {
 	v := r.URL.Query()
-	q := store.CertificateQuery{CAID: v.Get("ca"), ProfileID: v.Get("profile"), Owner: v.Get("owner"),
+	q := store.CertificateQuery{OrgID: v.Get("org"), CAID: v.Get("ca"), ProfileID: v.Get("profile"), Owner: v.Get("owner"),
 		Contains: v.Get("q"), Name: v.Get("name"), Serial: v.Get("serial"), SHA256: v.Get("sha256"),
 		Source: v.Get("source"), Sort: v.Get("sort"), Cursor: v.Get("cursor"), WithTotal: v.Get("total") == "true"}
 	var vs []problem.Violation
 	bad := func(field, msg string) {
 		vs = append(vs, problem.Violation{Field: field, Code: "invalid", Message: msg})
+	}
+	for key, vals := range v {
+		if k, ok := strings.CutPrefix(key, "label."); ok {
+			q.Labels = setAttr(q.Labels, k, vals[0])
+		} else if k, ok := strings.CutPrefix(key, "field."); ok {
+			q.CustomFields = setAttr(q.CustomFields, k, vals[0])
+		}
 	}
 	for _, s := range v["status"] {
 		q.Statuses = append(q.Statuses, strings.Split(s, ",")...)
@@ -169,13 +179,17 @@ func (a *API) summary(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) importCertificates(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		PEM   string `json:"pem"`
-		Owner string `json:"owner"`
+		PEM          string            `json:"pem"`
+		Org          string            `json:"org"`
+		Owner        string            `json:"owner"`
+		Labels       map[string]string `json:"labels"`
+		CustomFields map[string]string `json:"custom_fields"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, err := a.svc.Issuance.Import(r.Context(), issuance.ImportInput{PEM: in.PEM, Owner: in.Owner})
+	res, err := a.svc.Issuance.Import(r.Context(), issuance.ImportInput{PEM: in.PEM, Org: in.Org, Owner: in.Owner,
+		Labels: in.Labels, CustomFields: in.CustomFields})
 	if err != nil {
 		return err
 	}
@@ -267,4 +281,29 @@ func decodeOptionalJSON(r *http.Request, v any) error {
 		return nil
 	}
 	return decodeJSON(r, v)
+}
+
+func setAttr(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
+}
+
+func (a *API) updateCertificate(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Owner        *string           `json:"owner"`
+		Labels       map[string]string `json:"labels"`
+		CustomFields map[string]string `json:"custom_fields"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	c, err := a.svc.Issuance.UpdateCertificate(r.Context(), r.PathValue("serial"), issuance.CertificateChange{
+		Owner: in.Owner, Labels: in.Labels, CustomFields: in.CustomFields})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, certificateOut(c, a.now()))
 }

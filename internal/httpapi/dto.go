@@ -15,6 +15,7 @@ import (
 
 type caJSON struct {
 	ID             string    `json:"id"`
+	OrgID          string    `json:"org_id"`
 	Name           string    `json:"name"`
 	Kind           string    `json:"kind"`
 	Status         string    `json:"status"`
@@ -32,7 +33,7 @@ type caJSON struct {
 }
 
 func caOut(c *store.CA) caJSON {
-	return caJSON{ID: c.ID, Name: c.Name, Kind: c.Kind, Status: c.Status, ParentID: c.ParentID, Subject: c.Subject,
+	return caJSON{ID: c.ID, OrgID: c.OrgID, Name: c.Name, Kind: c.Kind, Status: c.Status, ParentID: c.ParentID, Subject: c.Subject,
 		Serial: c.SerialHex, KeyType: c.KeyType, HasKey: len(c.KeyBlob) > 0, NotBefore: c.NotBefore.UTC(),
 		NotAfter: c.NotAfter.UTC(), SubjectKeyID: c.SKIHex, SHA256: certutil.SHA256Hex(c.CertDER),
 		CertificatePEM: string(certutil.EncodeCertsPEM(c.CertDER)), CreatedAt: c.CreatedAt.UTC()}
@@ -40,6 +41,7 @@ func caOut(c *store.CA) caJSON {
 
 type templateJSON struct {
 	ID          string          `json:"id"`
+	OrgID       string          `json:"org_id"`
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
 	Spec        policy.Template `json:"spec"`
@@ -48,12 +50,13 @@ type templateJSON struct {
 }
 
 func templateOut(t *profile.Template) templateJSON {
-	return templateJSON{ID: t.ID, Name: t.Name, Description: t.Description, Spec: t.Parsed,
+	return templateJSON{ID: t.ID, OrgID: t.OrgID, Name: t.Name, Description: t.Description, Spec: t.Parsed,
 		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
 }
 
 type profileJSON struct {
 	ID                  string    `json:"id"`
+	OrgID               string    `json:"org_id"`
 	Name                string    `json:"name"`
 	Description         string    `json:"description"`
 	TemplateID          string    `json:"template_id"`
@@ -68,13 +71,14 @@ type profileJSON struct {
 }
 
 func profileOut(p *store.Profile) profileJSON {
-	return profileJSON{ID: p.ID, Name: p.Name, Description: p.Description, TemplateID: p.TemplateID, CAID: p.CAID,
+	return profileJSON{ID: p.ID, OrgID: p.OrgID, Name: p.Name, Description: p.Description, TemplateID: p.TemplateID, CAID: p.CAID,
 		Approval: p.Approval, DefaultValidityDays: p.DefaultValidityDays, EnrollmentMethods: p.EnrollmentMethods,
 		DeliveryFormat: p.DeliveryFormat, Status: p.Status, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
 }
 
 type requestJSON struct {
 	ID           string          `json:"id"`
+	OrgID        string          `json:"org_id"`
 	ProfileID    string          `json:"profile_id"`
 	RequesterID  string          `json:"requester_id"`
 	Status       string          `json:"status"`
@@ -93,35 +97,38 @@ type requestJSON struct {
 }
 
 func requestOut(r *store.Request) requestJSON {
-	return requestJSON{ID: r.ID, ProfileID: r.ProfileID, RequesterID: r.RequesterID, Status: r.Status, Kind: r.Kind,
+	return requestJSON{ID: r.ID, OrgID: r.OrgID, ProfileID: r.ProfileID, RequesterID: r.RequesterID, Status: r.Status, Kind: r.Kind,
 		CSR: r.CSRPEM, Keygen: json.RawMessage(r.Keygen), ValidityDays: r.ValidityDays, RenewalOf: r.RenewalOf, Owner: r.Owner,
 		Reason: r.Reason, DecidedBy: r.DecidedBy, DecidedAt: utcPtr(r.DecidedAt), Serial: r.CertSerial,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 type certificateJSON struct {
-	Serial           string     `json:"serial"`
-	CAID             string     `json:"ca_id,omitempty"`
-	ProfileID        string     `json:"profile_id,omitempty"`
-	RequestID        string     `json:"request_id,omitempty"`
-	Issuer           string     `json:"issuer"`
-	Subject          string     `json:"subject"`
-	CommonName       string     `json:"common_name"`
-	SANs             []string   `json:"sans"`
-	KeyType          string     `json:"key_type"`
-	NotBefore        time.Time  `json:"not_before"`
-	NotAfter         time.Time  `json:"not_after"`
-	SHA1             string     `json:"sha1"`
-	SHA256           string     `json:"sha256"`
-	Status           string     `json:"status"`
-	RevocationReason string     `json:"revocation_reason,omitempty"`
-	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
-	Source           string     `json:"source"`
-	Owner            string     `json:"owner"`
-	RenewedFrom      string     `json:"renewed_from,omitempty"`
-	RenewedBy        string     `json:"renewed_by,omitempty"`
-	CreatedAt        time.Time  `json:"created_at"`
-	CertificatePEM   string     `json:"certificate_pem"`
+	Serial           string            `json:"serial"`
+	CAID             string            `json:"ca_id,omitempty"`
+	ProfileID        string            `json:"profile_id,omitempty"`
+	RequestID        string            `json:"request_id,omitempty"`
+	Issuer           string            `json:"issuer"`
+	Subject          string            `json:"subject"`
+	CommonName       string            `json:"common_name"`
+	SANs             []string          `json:"sans"`
+	KeyType          string            `json:"key_type"`
+	NotBefore        time.Time         `json:"not_before"`
+	NotAfter         time.Time         `json:"not_after"`
+	SHA1             string            `json:"sha1"`
+	SHA256           string            `json:"sha256"`
+	Status           string            `json:"status"`
+	RevocationReason string            `json:"revocation_reason,omitempty"`
+	RevokedAt        *time.Time        `json:"revoked_at,omitempty"`
+	Source           string            `json:"source"`
+	OrgID            string            `json:"org_id"`
+	Owner            string            `json:"owner"`
+	Labels           map[string]string `json:"labels"`
+	CustomFields     map[string]string `json:"custom_fields"`
+	RenewedFrom      string            `json:"renewed_from,omitempty"`
+	RenewedBy        string            `json:"renewed_by,omitempty"`
+	CreatedAt        time.Time         `json:"created_at"`
+	CertificatePEM   string            `json:"certificate_pem"`
 }
 
 // certificateOut reports the derived "expired" status so clients need not compute it.
@@ -133,7 +140,7 @@ func certificateOut(c *store.Certificate, now time.Time) certificateJSON {
 	out := certificateJSON{Serial: c.Serial, CAID: c.CAID, ProfileID: c.ProfileID, RequestID: c.RequestID, Issuer: c.Issuer,
 		Subject: c.Subject, CommonName: c.CommonName, SANs: c.SANs, KeyType: c.KeyType, NotBefore: c.NotBefore.UTC(),
 		NotAfter: c.NotAfter.UTC(), SHA1: c.SHA1, SHA256: c.SHA256, Status: status, RevokedAt: utcPtr(c.RevokedAt),
-		Source: c.Source, Owner: c.Owner, RenewedFrom: c.RenewedFrom, RenewedBy: c.RenewedBy, CreatedAt: c.CreatedAt.UTC(),
+		Source: c.Source, OrgID: c.OrgID, Owner: c.Owner, Labels: nonNilMap(c.Labels), CustomFields: nonNilMap(c.CustomFields), RenewedFrom: c.RenewedFrom, RenewedBy: c.RenewedBy, CreatedAt: c.CreatedAt.UTC(),
 		CertificatePEM: string(certutil.EncodeCertsPEM(c.DER))}
 	if out.SANs == nil {
 		out.SANs = []string{}
@@ -168,6 +175,7 @@ type apiKeyJSON struct {
 	ID          string     `json:"id"`
 	Name        string     `json:"name"`
 	PrincipalID string     `json:"principal_id"`
+	OrgID       string     `json:"org_id,omitempty"`
 	Roles       []string   `json:"roles"`
 	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
 	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
@@ -177,8 +185,15 @@ type apiKeyJSON struct {
 }
 
 func apiKeyOut(k *store.APIKey) apiKeyJSON {
-	return apiKeyJSON{ID: k.ID, Name: k.Name, PrincipalID: k.PrincipalID, Roles: k.Roles, ExpiresAt: utcPtr(k.ExpiresAt),
+	return apiKeyJSON{ID: k.ID, Name: k.Name, PrincipalID: k.PrincipalID, OrgID: k.OrgID, Roles: k.Roles, ExpiresAt: utcPtr(k.ExpiresAt),
 		RevokedAt: utcPtr(k.RevokedAt), LastUsedAt: utcPtr(k.LastUsedAt), CreatedAt: k.CreatedAt.UTC()}
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
 
 func utcPtr(t *time.Time) *time.Time {

@@ -6,6 +6,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/ca"
 	"github.com/signet-pki/signet/internal/inventory"
@@ -28,14 +30,22 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (*auth.Principal, error)
 }
 
+// CertAuthenticator turns a verified TLS client certificate into a principal.
+type CertAuthenticator interface {
+	Authenticate(ctx context.Context, leaf *x509.Certificate) (*auth.Principal, error)
+}
+
 // Services are the domain services the API exposes.
 type Services struct {
-	CAs       *ca.Service
-	Profiles  *profile.Service
-	Issuance  *issuance.Service
-	Inventory *inventory.Service
-	APIKeys   *auth.APIKeys
-	Auth      Authenticator
+	CAs         *ca.Service
+	Profiles    *profile.Service
+	Issuance    *issuance.Service
+	Inventory   *inventory.Service
+	APIKeys     *auth.APIKeys
+	Directory   *auth.Directory
+	Audit       *audit.Service
+	Auth        Authenticator
+	ClientCerts CertAuthenticator
 	// Ready reports whether the server can take traffic (store reachable).
 	Ready func(ctx context.Context) error
 	// Now is the clock used to derive the "expired" status in responses.
@@ -87,6 +97,7 @@ func (a *API) table() []route {
 	rs = append(rs, a.requestRoutes()...)
 	rs = append(rs, a.certificateRoutes()...)
 	rs = append(rs, a.apiKeyRoutes()...)
+	rs = append(rs, a.directoryRoutes()...)
 	return rs
 }
 
@@ -153,20 +164,48 @@ func (a *API) wrap(rt route) http.Handler {
 		if !rt.public {
 			p, err := a.authenticate(r)
 			if err != nil {
+				a.refused(r, nil, err)
 				writeError(w, r, a.log, err)
 				return
 			}
 			r = r.WithContext(auth.WithPrincipal(r.Context(), p))
 		}
 		if err := rt.handler(w, r); err != nil {
+			if !rt.public { // public routes (login) audit their own failures
+				a.refused(r, auth.PrincipalFrom(r.Context()), err)
+			}
 			writeError(w, r, a.log, err)
 		}
 	})
 }
 
+// refused audits a request refused for want of authentication or
+// permission (every failed authorization is an audit event).
+func (a *API) refused(r *http.Request, p *auth.Principal, err error) {
+	pe := problem.As(err)
+	if pe == nil || (pe.Kind != problem.KindUnauthorized && pe.Kind != problem.KindForbidden) || a.svc.Audit == nil {
+		return
+	}
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if err := a.svc.Audit.RecordRefusal(r.Context(), audit.Refusal{Principal: p, SourceIP: ip, Method: r.Method,
+		Path: r.URL.Path, Err: pe}); err != nil {
+		a.log.WarnContext(r.Context(), "could not audit a refused request", "err", err)
+	}
+}
+
 func (a *API) authenticate(r *http.Request) (*auth.Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
+	if h == "" && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && a.svc.ClientCerts != nil {
+		p, err := a.svc.ClientCerts.Authenticate(r.Context(), r.TLS.VerifiedChains[0][0])
+		if err != nil {
+			return nil, err
+		}
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			p.SourceIP = host
+		}
+		return p, nil
+	}
 	if h == "" {
 		return nil, problem.Unauthorized("unauthenticated", "an API key is required: send Authorization: Bearer <key>")
 	}
@@ -208,5 +247,11 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 	p := auth.PrincipalFrom(r.Context())
-	return writeJSON(w, http.StatusOK, map[string]any{"id": p.ID, "name": p.Name, "roles": p.Roles, "api_key_id": p.APIKeyID})
+	teams := p.TeamIDs
+	if teams == nil {
+		teams = []string{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"id": p.ID, "name": p.Name, "kind": p.Kind, "org_id": p.OrgID,
+		"global": p.Global(), "team_ids": teams, "roles": p.Roles, "api_key_id": p.APIKeyID,
+		"authenticated_by": p.Method})
 }

@@ -16,7 +16,7 @@ import (
 // Store is the read side the inventory needs.
 type Store interface {
 	SearchCertificates(ctx context.Context, q store.CertificateQuery) (*store.CertificatePage, error)
-	Summarize(ctx context.Context, now time.Time) (*store.Summary, error)
+	Summarize(ctx context.Context, now time.Time, orgID string) (*store.Summary, error)
 }
 
 // Service is the inventory.
@@ -38,7 +38,11 @@ var statuses = map[string]bool{store.CertActive: true, store.CertRevoked: true, 
 
 // Search validates and runs a certificate query.
 func (s *Service) Search(ctx context.Context, q store.CertificateQuery) (*store.CertificatePage, error) {
-	if _, err := auth.Require(ctx, auth.PermCertRead); err != nil {
+	p, err := auth.Require(ctx, auth.PermCertRead)
+	if err != nil {
+		return nil, err
+	}
+	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
 		return nil, err
 	}
 	var vs []problem.Violation
@@ -89,8 +93,13 @@ func (s *Service) Search(ctx context.Context, q store.CertificateQuery) (*store.
 
 // Summary counts certificates by status, expiry window and CA.
 func (s *Service) Summary(ctx context.Context) (*store.Summary, error) {
-	if _, err := auth.Require(ctx, auth.PermCertRead); err != nil {
+	p, err := auth.Require(ctx, auth.PermCertRead)
+	if err != nil {
 		return nil, err
 	}
-	return s.store.Summarize(ctx, s.now())
+	orgID, err := auth.Scope(p, "")
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Summarize(ctx, s.now(), orgID)
 }

@@ -38,8 +38,10 @@ type EnrollInput struct {
 	Subject        ca.Subject
 	SANs           []string // DNS names, IPs, emails and URIs; the kind is inferred
 	ValidityDays   int      // 0 = the profile's default
-	Owner          string   // defaults to the caller
-	PKCS12Password string   // when set with Keygen, a PKCS#12 is returned too
+	Owner          string   // principal or team id; defaults to the caller
+	Labels         map[string]string
+	CustomFields   map[string]string
+	PKCS12Password string // when set with Keygen, a PKCS#12 is returned too
 	IdempotencyKey string
 	Method         string // enrollment method, for the profile check ("api" by default)
 }
@@ -76,15 +78,26 @@ func (s *Service) Enroll(ctx context.Context, in EnrollInput) (*Issued, error) {
 	if err != nil {
 		return nil, err
 	}
+	orgID := prof.Profile.OrgID
+	if caller, err = auth.RequireIn(ctx, auth.PermEnroll, orgID); err != nil {
+		return nil, err
+	}
 	if err := checkProfileUsable(prof, in.Method); err != nil {
 		return nil, err
 	}
 	if in.Owner == "" {
 		in.Owner = caller.ID
 	}
+	if err := s.checkOwner(ctx, caller, orgID, in.Owner); err != nil {
+		return nil, err
+	}
+	if err := s.attrs.CheckAttributes(ctx, orgID, in.Labels, in.CustomFields, true); err != nil {
+		return nil, err
+	}
 	now := s.now()
-	req := &store.Request{ID: store.NewID("req"), ProfileID: prof.Profile.ID, RequesterID: caller.ID,
-		Status: store.RequestPending, Kind: "enroll", ValidityDays: in.ValidityDays, Owner: in.Owner, CreatedAt: now, UpdatedAt: now}
+	req := &store.Request{ID: store.NewID("req"), OrgID: orgID, ProfileID: prof.Profile.ID, RequesterID: caller.ID,
+		Status: store.RequestPending, Kind: "enroll", ValidityDays: in.ValidityDays, Owner: in.Owner,
+		Labels: in.Labels, CustomFields: in.CustomFields, CreatedAt: now, UpdatedAt: now}
 	sub, err := s.subjectFromInput(in, req, prof)
 	if err != nil {
 		return nil, err
@@ -281,7 +294,7 @@ func (s *Service) savePending(ctx context.Context, caller *auth.Principal, req *
 		if err := tx.InsertRequest(ctx, req); err != nil {
 			return fmt.Errorf("insert request: %w", err)
 		}
-		tx.AppendAudit(event(caller, req.CreatedAt, "request.create", "request", req.ID, "success",
+		tx.AppendAudit(caller.Event(req.CreatedAt, req.OrgID, "request.create", "request", req.ID,
 			map[string]any{"profile": req.ProfileID, "owner": req.Owner}))
 		return nil
 	})

@@ -13,8 +13,11 @@ import (
 
 // ImportInput is a PEM bundle of certificates from any issuer.
 type ImportInput struct {
-	PEM   string
-	Owner string // defaults to the caller
+	PEM          string
+	Org          string // id or name; default: the caller's
+	Owner        string // defaults to the caller
+	Labels       map[string]string
+	CustomFields map[string]string
 }
 
 // Skipped explains why one certificate of a bundle was not imported.
@@ -39,12 +42,22 @@ func (s *Service) Import(ctx context.Context, in ImportInput) (*ImportResult, er
 	if err != nil {
 		return nil, err
 	}
+	orgID, err := auth.TargetOrg(ctx, s.store, caller, in.Org)
+	if err != nil {
+		return nil, err
+	}
 	certs, err := certutil.ParseCertificates([]byte(in.PEM))
 	if err != nil {
 		return nil, err
 	}
 	if in.Owner == "" {
 		in.Owner = caller.ID
+	}
+	if err := s.checkOwner(ctx, caller, orgID, in.Owner); err != nil {
+		return nil, err
+	}
+	if err := s.attrs.CheckAttributes(ctx, orgID, in.Labels, in.CustomFields, false); err != nil {
+		return nil, err
 	}
 	now := s.now()
 	res := &ImportResult{}
@@ -55,7 +68,7 @@ func (s *Service) Import(ctx context.Context, in ImportInput) (*ImportResult, er
 			CommonName: c.Subject.CommonName, SANs: sanStrings(c), KeyType: certutil.KeyTypeLabel(c.PublicKey),
 			NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), SHA1: certutil.SHA1Hex(c.Raw),
 			SHA256: certutil.SHA256Hex(c.Raw), DER: c.Raw, Status: store.CertActive, Source: store.SourceImported,
-			Owner: in.Owner, CreatedAt: now, UpdatedAt: now,
+			Owner: in.Owner, OrgID: orgID, Labels: in.Labels, CustomFields: in.CustomFields, CreatedAt: now, UpdatedAt: now,
 		}
 		if iss, ok := s.cas.FindIssuer(ctx, c); ok {
 			rec.CAID = iss.CA.ID
@@ -74,7 +87,7 @@ func (s *Service) Import(ctx context.Context, in ImportInput) (*ImportResult, er
 				continue
 			}
 			res.Imported = append(res.Imported, *rec)
-			tx.AppendAudit(event(caller, now, "certificate.import", "certificate", rec.Serial, "success",
+			tx.AppendAudit(caller.Event(now, rec.OrgID, "certificate.import", "certificate", rec.Serial,
 				map[string]any{"subject": rec.Subject, "issuer": rec.Issuer, "sha256": rec.SHA256}))
 		}
 		return nil
@@ -120,11 +133,11 @@ type Download struct {
 
 // Download renders a certificate as PEM, DER, a PEM chain (leaf to root) or PKCS#7.
 func (s *Service) Download(ctx context.Context, serial, format string) (*Download, error) {
-	if _, err := auth.Require(ctx, auth.PermCertRead); err != nil {
-		return nil, err
-	}
 	c, err := s.getCertificate(ctx, serial)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := auth.RequireDownload(ctx, c.OrgID, c.Owner, c.Serial); err != nil {
 		return nil, err
 	}
 	return Render(c.DER, s.chainDER(ctx, c), format)

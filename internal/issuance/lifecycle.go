@@ -87,8 +87,7 @@ type RenewInput struct {
 
 // Renew issues a successor certificate for the same names and links the two.
 func (s *Service) Renew(ctx context.Context, serial string, in RenewInput) (*Issued, error) {
-	caller, err := auth.Require(ctx, auth.PermEnroll)
-	if err != nil {
+	if _, err := auth.Require(ctx, auth.PermEnroll); err != nil {
 		return nil, err
 	}
 	if err := checkPKCS12Request(in.PKCS12Password, in.Keygen); err != nil {
@@ -98,7 +97,8 @@ func (s *Service) Renew(ctx context.Context, serial string, in RenewInput) (*Iss
 	if err != nil {
 		return nil, err
 	}
-	if err := mayActOn(caller, old); err != nil {
+	caller, err := auth.RequireOwner(ctx, auth.PermEnroll, old.OrgID, old.Owner, old.Serial)
+	if err != nil {
 		return nil, err
 	}
 	if old.Status != store.CertActive {
@@ -121,9 +121,13 @@ func (s *Service) Renew(ctx context.Context, serial string, in RenewInput) (*Iss
 	if err := checkProfileUsable(prof, "api"); err != nil {
 		return nil, err
 	}
+	if prof.Profile.OrgID != old.OrgID {
+		return nil, problem.Forbidden("other_organization", "profile %s belongs to another organization than certificate %s", prof.Profile.Name, old.Serial)
+	}
 	now := s.now()
-	req := &store.Request{ID: store.NewID("req"), ProfileID: prof.Profile.ID, RequesterID: caller.ID, Status: store.RequestPending,
-		Kind: "renew", ValidityDays: in.ValidityDays, RenewalOf: old.Serial, Owner: old.Owner, CreatedAt: now, UpdatedAt: now}
+	req := &store.Request{ID: store.NewID("req"), OrgID: old.OrgID, ProfileID: prof.Profile.ID, RequesterID: caller.ID,
+		Status: store.RequestPending, Kind: "renew", ValidityDays: in.ValidityDays, RenewalOf: old.Serial, Owner: old.Owner,
+		Labels: old.Labels, CustomFields: old.CustomFields, CreatedAt: now, UpdatedAt: now}
 	enroll := EnrollInput{CSR: in.CSR, Keygen: in.Keygen, ValidityDays: in.ValidityDays}
 	if in.Keygen != nil {
 		if enroll.Subject, enroll.SANs, err = namesOf(old); err != nil {
@@ -193,7 +197,7 @@ func (s *Service) transition(ctx context.Context, serial, action string, change 
 	if err != nil {
 		return nil, err
 	}
-	if err := mayActOn(caller, canon); err != nil {
+	if caller, err = auth.RequireOwner(ctx, auth.PermCertRevoke, canon.OrgID, canon.Owner, canon.Serial); err != nil {
 		return nil, err
 	}
 	var out *store.Certificate
@@ -217,9 +221,66 @@ func (s *Service) transition(ctx context.Context, serial, action string, change 
 			}
 			return fmt.Errorf("update certificate: %w", err)
 		}
-		tx.AppendAudit(event(caller, now, action, "certificate", c.Serial, "success",
+		tx.AppendAudit(caller.Event(now, c.OrgID, action, "certificate", c.Serial,
 			map[string]any{"from": from, "to": c.Status, "reason": ReasonName(c.RevocationReason)}))
 		out = c
+		return nil
+	})
+	return out, err
+}
+
+// CertificateChange edits what Signet records about a certificate (never
+// what it certifies). Nil fields stay; a given map replaces the old one.
+type CertificateChange struct {
+	Owner        *string
+	Labels       map[string]string
+	CustomFields map[string]string
+}
+
+// UpdateCertificate changes a certificate's owner, labels or custom fields.
+func (s *Service) UpdateCertificate(ctx context.Context, serial string, ch CertificateChange) (*store.Certificate, error) {
+	c, err := s.getCertificate(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	caller, err := auth.RequireOwner(ctx, auth.PermCertUpdate, c.OrgID, c.Owner, c.Serial)
+	if err != nil {
+		return nil, err
+	}
+	details := map[string]any{}
+	if ch.Owner != nil {
+		if err := s.checkOwner(ctx, caller, c.OrgID, *ch.Owner); err != nil {
+			return nil, err
+		}
+		details["owner"] = map[string]string{"from": c.Owner, "to": *ch.Owner}
+	}
+	if err := s.attrs.CheckAttributes(ctx, c.OrgID, ch.Labels, ch.CustomFields, false); err != nil {
+		return nil, err
+	}
+	var out *store.Certificate
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetCertificate(ctx, c.Serial)
+		if err != nil {
+			return fmt.Errorf("load certificate: %w", err)
+		}
+		if ch.Owner != nil {
+			cur.Owner = *ch.Owner
+		}
+		if ch.Labels != nil {
+			cur.Labels, details["labels"] = ch.Labels, ch.Labels
+		}
+		if ch.CustomFields != nil {
+			cur.CustomFields, details["custom_fields"] = ch.CustomFields, ch.CustomFields
+		}
+		cur.UpdatedAt = s.now()
+		if err := tx.UpdateCertificate(ctx, cur, cur.Status); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return problem.Conflict("certificate_changed", "certificate %s changed concurrently; retry", cur.Serial)
+			}
+			return fmt.Errorf("update certificate: %w", err)
+		}
+		tx.AppendAudit(caller.Event(cur.UpdatedAt, cur.OrgID, "certificate.update", "certificate", cur.Serial, details))
+		out = cur
 		return nil
 	})
 	return out, err

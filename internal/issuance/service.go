@@ -24,6 +24,7 @@ type Store interface {
 	ListRequests(ctx context.Context, q store.ListQuery) ([]store.Request, string, error)
 	GetCertificate(ctx context.Context, serial string) (*store.Certificate, error)
 	GetIdempotency(ctx context.Context, principalID, key string) (*store.Idempotency, error)
+	auth.OrgLookup
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
 }
 
@@ -43,18 +44,26 @@ type CertLinter interface {
 	Check(der []byte) error
 }
 
+// Attributes checks what an organization allows on its certificates:
+// owners, labels and custom field values (auth.Directory).
+type Attributes interface {
+	CheckAttributes(ctx context.Context, orgID string, labels, values map[string]string, complete bool) error
+	CheckOwner(ctx context.Context, orgID, owner string) error
+}
+
 // Service issues and manages certificates.
 type Service struct {
 	store    Store
 	cas      CAs
 	profiles Profiles
 	linter   CertLinter
+	attrs    Attributes
 	now      func() time.Time
 }
 
 // New returns the issuance service.
-func New(s Store, cas CAs, profiles Profiles, linter CertLinter, now func() time.Time) *Service {
-	return &Service{store: s, cas: cas, profiles: profiles, linter: linter, now: now}
+func New(s Store, cas CAs, profiles Profiles, linter CertLinter, attrs Attributes, now func() time.Time) *Service {
+	return &Service{store: s, cas: cas, profiles: profiles, linter: linter, attrs: attrs, now: now}
 }
 
 // Issued is the outcome of an enrollment, approval or renewal.
@@ -83,42 +92,57 @@ func (s *Service) getCertificate(ctx context.Context, serial string) (*store.Cer
 
 // GetCertificate returns an inventory entry by serial (any accepted serial form).
 func (s *Service) GetCertificate(ctx context.Context, serial string) (*store.Certificate, error) {
-	if _, err := auth.Require(ctx, auth.PermCertRead); err != nil {
+	p, err := auth.Require(ctx, auth.PermCertRead)
+	if err != nil {
 		return nil, err
 	}
-	return s.getCertificate(ctx, serial)
+	c, err := s.getCertificate(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	if !p.InOrg(c.OrgID) {
+		return nil, problem.Forbidden("other_organization", "certificate %s belongs to another organization", c.Serial)
+	}
+	return c, nil
 }
 
 // GetRequest returns a request by id.
 func (s *Service) GetRequest(ctx context.Context, id string) (*store.Request, error) {
-	if _, err := auth.Require(ctx, auth.PermRequestRead); err != nil {
+	p, err := auth.Require(ctx, auth.PermRequestRead)
+	if err != nil {
 		return nil, err
 	}
 	r, err := s.store.GetRequest(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, problem.NotFound("request_not_found", "no request %q", id)
 	}
+	if err == nil && !p.InOrg(r.OrgID) {
+		return nil, problem.Forbidden("other_organization", "request %s belongs to another organization", id)
+	}
 	return r, err
 }
 
 // ListRequests pages through requests, optionally by status and profile.
 func (s *Service) ListRequests(ctx context.Context, q store.ListQuery) ([]store.Request, string, error) {
-	if _, err := auth.Require(ctx, auth.PermRequestRead); err != nil {
+	p, err := auth.Require(ctx, auth.PermRequestRead)
+	if err != nil {
+		return nil, "", err
+	}
+	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListRequests(ctx, q)
 }
 
-// mayActOn enforces that requesters only touch certificates they own; managers
-// and admins act on any. (Team ownership arrives with tenancy.)
-func mayActOn(p *auth.Principal, c *store.Certificate) error {
-	if p.HasRole(auth.RoleAdmin) || p.HasRole(auth.RoleManager) || c.Owner == p.ID {
+// checkOwner validates who a new certificate will belong to: requesters
+// may name themselves or one of their teams; managers and admins any
+// principal or team of the organization.
+func (s *Service) checkOwner(ctx context.Context, caller *auth.Principal, orgID, owner string) error {
+	if owner == caller.ID {
 		return nil
 	}
-	return problem.Forbidden("not_owner", "certificate %s belongs to %s", c.Serial, c.Owner)
-}
-
-func event(p *auth.Principal, at time.Time, action, objType, id, outcome string, details map[string]any) store.AuditEvent {
-	return store.AuditEvent{Time: at, Principal: p.ID, Action: action, ObjectType: objType, ObjectID: id,
-		Outcome: outcome, Details: details}
+	if !caller.OwnsCertificate(orgID, owner) {
+		return problem.Forbidden("owner_not_allowed", "%s may only request certificates owned by itself or its teams", caller.ID)
+	}
+	return s.attrs.CheckOwner(ctx, orgID, owner)
 }

@@ -113,7 +113,8 @@ func (s *Service) sign(job issueJob, iss *ca.Issuer) (*store.Certificate, error)
 		SANs: sanStrings(tmpl), KeyType: certutil.KeyTypeLabel(job.sub.pub),
 		NotBefore: tmpl.NotBefore.UTC().Truncate(time.Second), NotAfter: tmpl.NotAfter.UTC().Truncate(time.Second),
 		SHA1: certutil.SHA1Hex(der), SHA256: certutil.SHA256Hex(der), DER: der,
-		Status: store.CertActive, Source: store.SourceIssued, Owner: job.req.Owner, CreatedAt: now, UpdatedAt: now,
+		Status: store.CertActive, Source: store.SourceIssued, Owner: job.req.Owner, OrgID: job.req.OrgID,
+		Labels: job.req.Labels, CustomFields: job.req.CustomFields, CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
 
@@ -183,7 +184,7 @@ func (s *Service) record(ctx context.Context, caller *auth.Principal, job issueJ
 		if job.renewOf != nil {
 			action = "certificate.renew"
 		}
-		tx.AppendAudit(event(caller, cert.CreatedAt, action, "certificate", cert.Serial, "success", map[string]any{
+		tx.AppendAudit(caller.Event(cert.CreatedAt, cert.OrgID, action, "certificate", cert.Serial, map[string]any{
 			"request": r.ID, "profile": cert.ProfileID, "ca": cert.CAID, "subject": cert.Subject, "sans": cert.SANs,
 			"not_after": cert.NotAfter, "renewed_from": cert.RenewedFrom}))
 		*req = r

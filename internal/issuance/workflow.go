@@ -20,6 +20,9 @@ func (s *Service) pendingRequest(ctx context.Context, caller *auth.Principal, id
 	if err != nil {
 		return nil, err
 	}
+	if _, err := auth.RequireIn(ctx, auth.PermApprove, req.OrgID); err != nil {
+		return nil, err
+	}
 	if req.Status != store.RequestPending {
 		return nil, problem.Conflict("request_not_pending", "request %s is %s, not pending", req.ID, req.Status)
 	}
@@ -78,7 +81,7 @@ func (s *Service) Reject(ctx context.Context, id, reason string) (*store.Request
 			}
 			return fmt.Errorf("reject request: %w", err)
 		}
-		tx.AppendAudit(event(caller, now, "request.reject", "request", r.ID, "success", map[string]any{"reason": reason}))
+		tx.AppendAudit(caller.Event(now, r.OrgID, "request.reject", "request", r.ID, map[string]any{"reason": reason}))
 		return nil
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 // ProfileInput creates or replaces a profile. Template and CA accept ids or names.
 type ProfileInput struct {
 	Name                string   `json:"name"`
+	Org                 string   `json:"org,omitempty"` // id or name, on creation; default: the caller's
 	Description         string   `json:"description"`
 	Template            string   `json:"template"`
 	CA                  string   `json:"ca"`
@@ -30,7 +31,9 @@ type Resolved struct {
 	Template *Template
 }
 
-func (s *Service) validateProfile(ctx context.Context, r templateReader, in *ProfileInput) (*store.Template, *store.CA, error) {
+// validateProfile checks a profile's settings; its template and CA must
+// belong to the profile's organization orgID.
+func (s *Service) validateProfile(ctx context.Context, r templateReader, orgID string, in *ProfileInput) (*store.Template, *store.CA, error) {
 	var vs []problem.Violation
 	add := func(field, code, msg string) {
 		vs = append(vs, problem.Violation{Field: field, Code: code, Message: msg})
@@ -68,6 +71,8 @@ func (s *Service) validateProfile(ctx context.Context, r templateReader, in *Pro
 			return nil, nil, err
 		}
 		add("template", "not_found", fmt.Sprintf("no template %q", in.Template))
+	} else if tpl.OrgID != orgID {
+		add("template", "other_organization", fmt.Sprintf("template %s belongs to another organization", tpl.Name))
 	}
 	ca, err := s.cas.Resolve(ctx, in.CA)
 	if err != nil {
@@ -75,6 +80,8 @@ func (s *Service) validateProfile(ctx context.Context, r templateReader, in *Pro
 			return nil, nil, err
 		}
 		add("ca", "not_found", fmt.Sprintf("no CA %q", in.CA))
+	} else if ca.OrgID != orgID {
+		add("ca", "other_organization", fmt.Sprintf("CA %s belongs to another organization", ca.Name))
 	} else if len(ca.KeyBlob) == 0 {
 		add("ca", "ca_has_no_key", fmt.Sprintf("CA %s has no private key in Signet and cannot issue", ca.Name))
 	}
@@ -100,14 +107,18 @@ func (s *Service) CreateProfile(ctx context.Context, in ProfileInput) (*store.Pr
 	if err != nil {
 		return nil, err
 	}
+	orgID, err := auth.TargetOrg(ctx, s.store, caller, in.Org)
+	if err != nil {
+		return nil, err
+	}
 	var out *store.Profile
 	err = s.update(ctx, func(tx store.Tx) error {
-		tpl, ca, err := s.validateProfile(ctx, tx, &in)
+		tpl, ca, err := s.validateProfile(ctx, tx, orgID, &in)
 		if err != nil {
 			return err
 		}
 		now := s.now()
-		rec := &store.Profile{ID: store.NewID("prof"), CreatedAt: now, UpdatedAt: now}
+		rec := &store.Profile{ID: store.NewID("prof"), OrgID: orgID, CreatedAt: now, UpdatedAt: now}
 		fillProfile(rec, in, tpl.ID, ca.ID)
 		if err := tx.InsertProfile(ctx, rec); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {
@@ -115,7 +126,7 @@ func (s *Service) CreateProfile(ctx context.Context, in ProfileInput) (*store.Pr
 			}
 			return fmt.Errorf("insert profile: %w", err)
 		}
-		tx.AppendAudit(audit(caller, now, "profile.create", "profile", rec.ID, map[string]any{"name": rec.Name, "template": tpl.ID, "ca": ca.ID}))
+		tx.AppendAudit(caller.Event(now, orgID, "profile.create", "profile", rec.ID, map[string]any{"name": rec.Name, "template": tpl.ID, "ca": ca.ID}))
 		out = rec
 		return nil
 	})
@@ -140,7 +151,10 @@ func (s *Service) UpdateProfile(ctx context.Context, ref string, in ProfileInput
 		if err != nil {
 			return err
 		}
-		tpl, ca, err := s.validateProfile(ctx, tx, &in)
+		if _, err := auth.RequireIn(ctx, auth.PermProfileWrite, rec.OrgID); err != nil {
+			return err
+		}
+		tpl, ca, err := s.validateProfile(ctx, tx, rec.OrgID, &in)
 		if err != nil {
 			return err
 		}
@@ -153,7 +167,7 @@ func (s *Service) UpdateProfile(ctx context.Context, ref string, in ProfileInput
 			}
 			return fmt.Errorf("update profile: %w", err)
 		}
-		tx.AppendAudit(audit(caller, now, "profile.update", "profile", rec.ID, map[string]any{"name": rec.Name}))
+		tx.AppendAudit(caller.Event(now, rec.OrgID, "profile.update", "profile", rec.ID, map[string]any{"name": rec.Name}))
 		out = rec
 		return nil
 	})
@@ -171,10 +185,13 @@ func (s *Service) DeleteProfile(ctx context.Context, ref string) error {
 		if err != nil {
 			return err
 		}
+		if _, err := auth.RequireIn(ctx, auth.PermProfileWrite, rec.OrgID); err != nil {
+			return err
+		}
 		if err := tx.DeleteProfile(ctx, rec.ID); err != nil {
 			return fmt.Errorf("delete profile: %w", err)
 		}
-		tx.AppendAudit(audit(caller, s.now(), "profile.delete", "profile", rec.ID, map[string]any{"name": rec.Name}))
+		tx.AppendAudit(caller.Event(s.now(), rec.OrgID, "profile.delete", "profile", rec.ID, map[string]any{"name": rec.Name}))
 		return nil
 	})
 }
@@ -194,15 +211,27 @@ func profileByRef(ctx context.Context, r profileReader, ref string) (*store.Prof
 
 // GetProfile returns a profile by id or name.
 func (s *Service) GetProfile(ctx context.Context, ref string) (*store.Profile, error) {
-	if _, err := auth.Require(ctx, auth.PermProfileRead); err != nil {
+	p, err := auth.Require(ctx, auth.PermProfileRead)
+	if err != nil {
 		return nil, err
 	}
-	return profileByRef(ctx, s.store, ref)
+	rec, err := profileByRef(ctx, s.store, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !p.InOrg(rec.OrgID) {
+		return nil, problem.Forbidden("other_organization", "profile %s belongs to another organization", ref)
+	}
+	return rec, nil
 }
 
 // ListProfiles pages through profiles.
 func (s *Service) ListProfiles(ctx context.Context, q store.ListQuery) ([]store.Profile, string, error) {
-	if _, err := auth.Require(ctx, auth.PermProfileRead); err != nil {
+	p, err := auth.Require(ctx, auth.PermProfileRead)
+	if err != nil {
+		return nil, "", err
+	}
+	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListProfiles(ctx, q)

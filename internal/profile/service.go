@@ -27,6 +27,7 @@ type Store interface {
 	GetProfile(ctx context.Context, id string) (*store.Profile, error)
 	GetProfileByName(ctx context.Context, name string) (*store.Profile, error)
 	ListProfiles(ctx context.Context, q store.ListQuery) ([]store.Profile, string, error)
+	auth.OrgLookup
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
 }
 
@@ -65,6 +66,7 @@ var DeliveryFormats = []string{"pem", "der", "chain", "pkcs7", "pkcs12"}
 // TemplateInput creates or replaces a template.
 type TemplateInput struct {
 	Name        string          `json:"name"`
+	Org         string          `json:"org,omitempty"` // id or name, on creation; default: the caller's
 	Description string          `json:"description"`
 	Spec        policy.Template `json:"spec"`
 }
@@ -103,9 +105,14 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (*Templa
 	if err := in.Spec.Validate(); err != nil {
 		return nil, err
 	}
+	orgID, err := auth.TargetOrg(ctx, s.store, caller, in.Org)
+	if err != nil {
+		return nil, err
+	}
 	spec, _ := json.Marshal(in.Spec)
 	now := s.now()
-	rec := &store.Template{ID: store.NewID("tpl"), Name: in.Name, Description: in.Description, Spec: spec, CreatedAt: now, UpdatedAt: now}
+	rec := &store.Template{ID: store.NewID("tpl"), OrgID: orgID, Name: in.Name, Description: in.Description, Spec: spec,
+		CreatedAt: now, UpdatedAt: now}
 	err = s.update(ctx, func(tx store.Tx) error {
 		if err := tx.InsertTemplate(ctx, rec); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {
@@ -113,7 +120,7 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (*Templa
 			}
 			return fmt.Errorf("insert template: %w", err)
 		}
-		tx.AppendAudit(audit(caller, now, "template.create", "template", rec.ID, map[string]any{"name": rec.Name}))
+		tx.AppendAudit(caller.Event(now, orgID, "template.create", "template", rec.ID, map[string]any{"name": rec.Name}))
 		return nil
 	})
 	if err != nil {
@@ -141,6 +148,9 @@ func (s *Service) UpdateTemplate(ctx context.Context, ref string, in TemplateInp
 		if err != nil {
 			return err
 		}
+		if _, err := auth.RequireIn(ctx, auth.PermTemplateWrite, rec.OrgID); err != nil {
+			return err
+		}
 		rec.Name, rec.Description, rec.Spec, rec.UpdatedAt = in.Name, in.Description, spec, s.now()
 		if err := tx.UpdateTemplate(ctx, rec); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {
@@ -148,7 +158,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, ref string, in TemplateInp
 			}
 			return fmt.Errorf("update template: %w", err)
 		}
-		tx.AppendAudit(audit(caller, rec.UpdatedAt, "template.update", "template", rec.ID, map[string]any{"name": rec.Name}))
+		tx.AppendAudit(caller.Event(rec.UpdatedAt, rec.OrgID, "template.update", "template", rec.ID, map[string]any{"name": rec.Name}))
 		out = rec
 		return nil
 	})
@@ -169,6 +179,9 @@ func (s *Service) DeleteTemplate(ctx context.Context, ref string) error {
 		if err != nil {
 			return err
 		}
+		if _, err := auth.RequireIn(ctx, auth.PermTemplateWrite, rec.OrgID); err != nil {
+			return err
+		}
 		n, err := tx.CountProfilesUsing(ctx, rec.ID, "")
 		if err != nil {
 			return err
@@ -179,7 +192,7 @@ func (s *Service) DeleteTemplate(ctx context.Context, ref string) error {
 		if err := tx.DeleteTemplate(ctx, rec.ID); err != nil {
 			return fmt.Errorf("delete template: %w", err)
 		}
-		tx.AppendAudit(audit(caller, s.now(), "template.delete", "template", rec.ID, map[string]any{"name": rec.Name}))
+		tx.AppendAudit(caller.Event(s.now(), rec.OrgID, "template.delete", "template", rec.ID, map[string]any{"name": rec.Name}))
 		return nil
 	})
 }
@@ -199,19 +212,27 @@ func templateByRef(ctx context.Context, r templateReader, ref string) (*store.Te
 
 // GetTemplate returns a template by id or name.
 func (s *Service) GetTemplate(ctx context.Context, ref string) (*Template, error) {
-	if _, err := auth.Require(ctx, auth.PermTemplateRead); err != nil {
+	p, err := auth.Require(ctx, auth.PermTemplateRead)
+	if err != nil {
 		return nil, err
 	}
 	rec, err := templateByRef(ctx, s.store, ref)
 	if err != nil {
 		return nil, err
 	}
+	if !p.InOrg(rec.OrgID) {
+		return nil, problem.Forbidden("other_organization", "template %s belongs to another organization", ref)
+	}
 	return parseTemplate(rec)
 }
 
 // ListTemplates pages through templates.
 func (s *Service) ListTemplates(ctx context.Context, q store.ListQuery) ([]Template, string, error) {
-	if _, err := auth.Require(ctx, auth.PermTemplateRead); err != nil {
+	p, err := auth.Require(ctx, auth.PermTemplateRead)
+	if err != nil {
+		return nil, "", err
+	}
+	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	recs, next, err := s.store.ListTemplates(ctx, q)
@@ -227,11 +248,6 @@ func (s *Service) ListTemplates(ctx context.Context, q store.ListQuery) ([]Templ
 		out = append(out, *t)
 	}
 	return out, next, nil
-}
-
-func audit(p *auth.Principal, at time.Time, action, objType, id string, details map[string]any) store.AuditEvent {
-	return store.AuditEvent{Time: at, Principal: p.ID, Action: action, ObjectType: objType, ObjectID: id,
-		Outcome: "success", Details: details}
 }
 
 func containsAll(allowed, got []string) (string, bool) {

@@ -21,6 +21,10 @@ type canonicalEvent struct {
 	ObjectID   string          `json:"object_id"`
 	Outcome    string          `json:"outcome"`
 	Details    json.RawMessage `json:"details"`
+	// Added after the first release: omitted when empty so that events
+	// written before they existed hash exactly as they did then.
+	OrgID    string `json:"org_id,omitempty"`
+	SourceIP string `json:"source_ip,omitempty"`
 }
 
 // AuditDetailsJSON is the stored form of an event's details. encoding/json
@@ -49,7 +53,8 @@ func HashAuditEvent(prev []byte, ev AuditEvent) []byte {
 		details = AuditDetailsJSON(ev.Details)
 	}
 	c := canonicalEvent{Seq: ev.Seq, Time: ev.Time.UTC().Format(time.RFC3339Nano), Principal: ev.Principal,
-		Action: ev.Action, ObjectType: ev.ObjectType, ObjectID: ev.ObjectID, Outcome: ev.Outcome, Details: details}
+		Action: ev.Action, ObjectType: ev.ObjectType, ObjectID: ev.ObjectID, Outcome: ev.Outcome, Details: details,
+		OrgID: ev.OrgID, SourceIP: ev.SourceIP}
 	h := sha256.New()
 	h.Write(prev)
 	b, err := json.Marshal(c)

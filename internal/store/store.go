@@ -61,6 +61,7 @@ const (
 type CA struct {
 	IntID     int64
 	ID        string // public id, "ca_..."
+	OrgID     string // owning organization
 	Name      string // unique, human chosen
 	Kind      string // root | intermediate | imported
 	Status    string // active | disabled
@@ -83,6 +84,7 @@ type CA struct {
 type Template struct {
 	IntID       int64
 	ID          string // "tpl_..."
+	OrgID       string
 	Name        string
 	Description string
 	Spec        []byte
@@ -94,6 +96,7 @@ type Template struct {
 type Profile struct {
 	IntID               int64
 	ID                  string // "prof_..."
+	OrgID               string
 	Name                string
 	Description         string
 	TemplateID          string
@@ -111,6 +114,7 @@ type Profile struct {
 type Request struct {
 	IntID        int64
 	ID           string // "req_..."
+	OrgID        string
 	ProfileID    string
 	RequesterID  string // principal id
 	Status       string // pending | approved | issued | rejected | failed
@@ -118,9 +122,11 @@ type Request struct {
 	CSRPEM       string // empty when the server generates the key
 	Keygen       []byte // JSON keygen parameters (algorithm, bits, subject, sans) when no CSR
 	ValidityDays int
-	RenewalOf    string // serial being renewed, if Kind == renew
-	Owner        string
-	Reason       string // rejection or failure reason
+	RenewalOf    string            // serial being renewed, if Kind == renew
+	Owner        string            // principal or team id that will own the certificate
+	Labels       map[string]string // copied onto the certificate
+	CustomFields map[string]string // copied onto the certificate
+	Reason       string            // rejection or failure reason
 	DecidedBy    string
 	DecidedAt    *time.Time
 	CertSerial   string // set once issued
@@ -132,6 +138,7 @@ type Request struct {
 type Certificate struct {
 	IntID            int64
 	Serial           string // canonical lower-case hex, no leading zeros
+	OrgID            string // owning organization
 	CAID             string // issuing CA's public id; "" when the issuer is not a Signet CA
 	ProfileID        string
 	RequestID        string
@@ -148,12 +155,92 @@ type Certificate struct {
 	Status           string // active | revoked | on_hold
 	RevocationReason int    // RFC 5280 CRLReason, meaningful when revoked/on_hold
 	RevokedAt        *time.Time
-	Source           string // issued | imported | discovered
-	Owner            string
-	RenewedFrom      string // serial
-	RenewedBy        string // serial
+	Source           string            // issued | imported | discovered
+	Owner            string            // principal or team id ("" = nobody in particular)
+	Labels           map[string]string // free-form key/value tags
+	CustomFields     map[string]string // values of the organization's custom fields
+	RenewedFrom      string            // serial
+	RenewedBy        string            // serial
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+}
+
+// DefaultOrgID is the organization every installation starts with; objects
+// created before organizations existed belong to it.
+const DefaultOrgID = "org_default"
+
+// Organization is the tenancy boundary: every CA, template, profile, request
+// and certificate belongs to one.
+type Organization struct {
+	IntID     int64
+	ID        string // "org_..."
+	Name      string // unique
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Team is a group of principals inside an organization that can own certificates.
+type Team struct {
+	IntID       int64
+	ID          string // "team_..."
+	OrgID       string
+	Name        string // unique within the organization
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Principal kinds.
+const (
+	PrincipalUser    = "user"
+	PrincipalService = "service_account"
+)
+
+// Principal is a user (who logs in with a password) or a service account
+// (which only has API keys).
+type Principal struct {
+	IntID        int64
+	ID           string // "usr_..." or "svc_..."
+	Kind         string // user | service_account
+	OrgID        string // "" for global principals (global admins)
+	Name         string // unique login name
+	DisplayName  string
+	Email        string
+	Roles        []string
+	TeamIDs      []string
+	PasswordHash string // PHC-encoded argon2id; "" = cannot log in with a password
+	FailedLogins int
+	LockedUntil  *time.Time
+	Disabled     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// CustomField is an organization-defined certificate attribute.
+type CustomField struct {
+	IntID         int64
+	ID            string // "cf_..."
+	OrgID         string
+	Name          string // unique within the organization
+	Type          string // string | number | boolean | date
+	Required      bool
+	AllowedValues []string // empty = any value of the type
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// AuditQuery filters the audit log. Zero fields do not filter; events come
+// in chain order after AfterSeq.
+type AuditQuery struct {
+	OrgID      string
+	Principal  string
+	Action     string // exact, or a prefix ending in "." ("certificate.")
+	ObjectType string
+	ObjectID   string
+	Outcome    string
+	From, To   *time.Time // From <= time < To
+	AfterSeq   int64
+	Limit      int
 }
 
 // APIKey is a hashed bearer credential belonging to a principal.
@@ -162,6 +249,7 @@ type APIKey struct {
 	ID          string // "key_..." also the visible prefix of the secret
 	Name        string
 	PrincipalID string
+	OrgID       string // the principal's organization, kept here so listings can be scoped
 	Roles       []string
 	SecretHash  []byte // SHA-256 of the secret; secrets are high-entropy so no slow hash is needed
 	ExpiresAt   *time.Time
@@ -180,6 +268,8 @@ type AuditEvent struct {
 	ObjectType string
 	ObjectID   string
 	Outcome    string // success | failure | denied
+	OrgID      string // organization the object belongs to ("" = global)
+	SourceIP   string
 	Details    map[string]any
 	// DetailsJSON is the stored encoding of Details, which the hash covers (set when read back).
 	DetailsJSON []byte
@@ -199,7 +289,10 @@ type Idempotency struct {
 
 // CertificateQuery filters and orders the inventory. Zero fields do not filter.
 type CertificateQuery struct {
-	Statuses      []string // active, revoked, on_hold, expired (derived)
+	OrgID         string            // tenancy scope
+	Labels        map[string]string // every label must match exactly
+	CustomFields  map[string]string // every custom field must match exactly
+	Statuses      []string          // active, revoked, on_hold, expired (derived)
 	CAID          string
 	ProfileID     string
 	Owner         string
@@ -237,6 +330,8 @@ type Summary struct {
 
 // ListQuery pages simple collections (CAs, templates, profiles, requests, keys).
 type ListQuery struct {
+	OrgID     string // tenancy scope ("" = every organization)
+	Kind      string // principals only: user | service_account
 	Status    string // optional status filter where the collection has one
 	ProfileID string // requests only
 	Limit     int
@@ -264,7 +359,8 @@ type Reader interface {
 	GetCertificate(ctx context.Context, serial string) (*Certificate, error)
 	GetCertificateBySHA256(ctx context.Context, sha256 string) (*Certificate, error)
 	SearchCertificates(ctx context.Context, q CertificateQuery) (*CertificatePage, error)
-	Summarize(ctx context.Context, now time.Time) (*Summary, error)
+	// Summarize counts the inventory of one organization, or all when orgID is "".
+	Summarize(ctx context.Context, now time.Time, orgID string) (*Summary, error)
 
 	GetAPIKey(ctx context.Context, id string) (*APIKey, error)
 	ListAPIKeys(ctx context.Context, q ListQuery) ([]APIKey, string, error)
@@ -272,6 +368,26 @@ type Reader interface {
 	GetIdempotency(ctx context.Context, principalID, key string) (*Idempotency, error)
 
 	ListAuditEvents(ctx context.Context, afterSeq int64, limit int) ([]AuditEvent, error)
+	SearchAuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+	GetAuditEvent(ctx context.Context, seq int64) (*AuditEvent, error)
+
+	GetOrganization(ctx context.Context, id string) (*Organization, error)
+	GetOrganizationByName(ctx context.Context, name string) (*Organization, error)
+	ListOrganizations(ctx context.Context, q ListQuery) ([]Organization, string, error)
+	// CountOrganizationObjects counts what still belongs to the organization
+	// (teams, principals, CAs, templates, profiles, requests, certificates),
+	// stopping early: deletion is refused while it is not zero.
+	CountOrganizationObjects(ctx context.Context, orgID string) (int64, error)
+
+	GetTeam(ctx context.Context, id string) (*Team, error)
+	GetTeamByName(ctx context.Context, orgID, name string) (*Team, error)
+	ListTeams(ctx context.Context, q ListQuery) ([]Team, string, error)
+
+	GetPrincipal(ctx context.Context, id string) (*Principal, error)
+	GetPrincipalByName(ctx context.Context, name string) (*Principal, error)
+	ListPrincipals(ctx context.Context, q ListQuery) ([]Principal, string, error)
+
+	ListCustomFields(ctx context.Context, orgID string) ([]CustomField, error)
 }
 
 // Tx is the view an update function gets: reads plus writes, all in one batch
@@ -304,6 +420,22 @@ type Tx interface {
 
 	// PutIdempotency returns ErrDuplicate when (principal, key) is taken.
 	PutIdempotency(ctx context.Context, i *Idempotency) error
+
+	InsertOrganization(ctx context.Context, o *Organization) error
+	UpdateOrganization(ctx context.Context, o *Organization) error
+	DeleteOrganization(ctx context.Context, id string) error
+
+	InsertTeam(ctx context.Context, t *Team) error
+	UpdateTeam(ctx context.Context, t *Team) error
+	DeleteTeam(ctx context.Context, id string) error
+
+	InsertPrincipal(ctx context.Context, p *Principal) error
+	UpdatePrincipal(ctx context.Context, p *Principal) error
+	DeletePrincipal(ctx context.Context, id string) error
+
+	InsertCustomField(ctx context.Context, f *CustomField) error
+	UpdateCustomField(ctx context.Context, f *CustomField) error
+	DeleteCustomField(ctx context.Context, id string) error
 
 	// AppendAudit queues an event; the writer chains and stores it in this transaction.
 	AppendAudit(ev AuditEvent)

@@ -7,13 +7,13 @@ import (
 )
 
 const caColumns = `int_id, id, name, kind, status, parent_id, cert_der, key_blob, subject, serial_hex, ski_hex,
-	not_before, not_after, key_type, crl_url, ocsp_url, created_at, updated_at`
+	not_before, not_after, key_type, crl_url, ocsp_url, created_at, updated_at, org_id`
 
 func scanCA(s scanner) (store.CA, error) {
 	var c store.CA
 	var nb, na, ca, ua int64
 	err := s.Scan(&c.IntID, &c.ID, &c.Name, &c.Kind, &c.Status, &c.ParentID, &c.CertDER, &c.KeyBlob, &c.Subject,
-		&c.SerialHex, &c.SKIHex, &nb, &na, &c.KeyType, &c.CRLURL, &c.OCSPURL, &ca, &ua)
+		&c.SerialHex, &c.SKIHex, &nb, &na, &c.KeyType, &c.CRLURL, &c.OCSPURL, &ca, &ua, &c.OrgID)
 	c.NotBefore, c.NotAfter, c.CreatedAt, c.UpdatedAt = fromDB(nb), fromDB(na), fromDB(ca), fromDB(ua)
 	return c, err
 }
@@ -49,6 +49,9 @@ func (r reader) ListCAs(ctx context.Context, q store.ListQuery) ([]store.CA, str
 	if q.Status != "" {
 		query, args = query+` AND status = ?`, append(args, q.Status)
 	}
+	if q.OrgID != "" {
+		query, args = query+` AND org_id = ?`, append(args, q.OrgID)
+	}
 	items, err := queryMany(ctx, r.q, scanCA, query+` ORDER BY int_id LIMIT ?`, append(args, limit+1)...)
 	items, next, err := listPage(items, err, limit, func(c *store.CA) int64 { return c.IntID })
 	return items, next, mapErr(err, "list CAs")
@@ -62,10 +65,10 @@ func (t *txView) InsertCA(ctx context.Context, c *store.CA) error {
 	normTime(&c.NotBefore)
 	normTime(&c.NotAfter)
 	res, err := t.q.ExecContext(ctx, `INSERT INTO cas (id, name, kind, status, parent_id, cert_der, key_blob, subject,
-		serial_hex, ski_hex, not_before, not_after, key_type, crl_url, ocsp_url, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		serial_hex, ski_hex, not_before, not_after, key_type, crl_url, ocsp_url, created_at, updated_at, org_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.Kind, c.Status, c.ParentID, blob(c.CertDER), blob(c.KeyBlob), c.Subject, c.SerialHex, c.SKIHex,
-		toDB(c.NotBefore), toDB(c.NotAfter), c.KeyType, c.CRLURL, c.OCSPURL, toDB(c.CreatedAt), toDB(c.UpdatedAt))
+		toDB(c.NotBefore), toDB(c.NotAfter), c.KeyType, c.CRLURL, c.OCSPURL, toDB(c.CreatedAt), toDB(c.UpdatedAt), c.OrgID)
 	if err != nil {
 		return mapErr(err, "insert CA "+c.ID)
 	}

@@ -8,12 +8,12 @@ import (
 
 // Templates and profiles: the small catalog clients choose from.
 
-const templateColumns = `int_id, id, name, description, spec, created_at, updated_at`
+const templateColumns = `int_id, id, name, description, spec, created_at, updated_at, org_id`
 
 func scanTemplate(s scanner) (store.Template, error) {
 	var t store.Template
 	var ca, ua int64
-	err := s.Scan(&t.IntID, &t.ID, &t.Name, &t.Description, &t.Spec, &ca, &ua)
+	err := s.Scan(&t.IntID, &t.ID, &t.Name, &t.Description, &t.Spec, &ca, &ua, &t.OrgID)
 	t.CreatedAt, t.UpdatedAt = fromDB(ca), fromDB(ua)
 	return t, err
 }
@@ -45,8 +45,11 @@ func (r reader) ListTemplates(ctx context.Context, q store.ListQuery) ([]store.T
 		return nil, "", err
 	}
 	limit := pageLimit(q.Limit)
-	items, err := queryMany(ctx, r.q, scanTemplate,
-		`SELECT `+templateColumns+` FROM templates WHERE int_id > ? ORDER BY int_id LIMIT ?`, after, limit+1)
+	query, args := `SELECT `+templateColumns+` FROM templates WHERE int_id > ?`, []any{after}
+	if q.OrgID != "" {
+		query, args = query+` AND org_id = ?`, append(args, q.OrgID)
+	}
+	items, err := queryMany(ctx, r.q, scanTemplate, query+` ORDER BY int_id LIMIT ?`, append(args, limit+1)...)
 	items, next, err := listPage(items, err, limit, func(t *store.Template) int64 { return t.IntID })
 	return items, next, mapErr(err, "list templates")
 }
@@ -56,8 +59,9 @@ func (t *txView) InsertTemplate(ctx context.Context, tp *store.Template) error {
 	now := t.now()
 	stamp(&tp.CreatedAt, now)
 	stamp(&tp.UpdatedAt, now)
-	res, err := t.q.ExecContext(ctx, `INSERT INTO templates (id, name, description, spec, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, tp.ID, tp.Name, tp.Description, blob(tp.Spec), toDB(tp.CreatedAt), toDB(tp.UpdatedAt))
+	res, err := t.q.ExecContext(ctx, `INSERT INTO templates (id, name, description, spec, created_at, updated_at, org_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, tp.ID, tp.Name, tp.Description, blob(tp.Spec), toDB(tp.CreatedAt), toDB(tp.UpdatedAt),
+		tp.OrgID)
 	if err != nil {
 		return mapErr(err, "insert template "+tp.ID)
 	}
@@ -80,14 +84,14 @@ func (t *txView) DeleteTemplate(ctx context.Context, id string) error {
 }
 
 const profileColumns = `int_id, id, name, description, template_id, ca_id, approval, default_validity_days,
-	enrollment_methods, delivery_format, status, created_at, updated_at`
+	enrollment_methods, delivery_format, status, created_at, updated_at, org_id`
 
 func scanProfile(s scanner) (store.Profile, error) {
 	var p store.Profile
 	var methods string
 	var ca, ua int64
 	err := s.Scan(&p.IntID, &p.ID, &p.Name, &p.Description, &p.TemplateID, &p.CAID, &p.Approval, &p.DefaultValidityDays,
-		&methods, &p.DeliveryFormat, &p.Status, &ca, &ua)
+		&methods, &p.DeliveryFormat, &p.Status, &ca, &ua, &p.OrgID)
 	if err != nil {
 		return p, err
 	}
@@ -127,6 +131,9 @@ func (r reader) ListProfiles(ctx context.Context, q store.ListQuery) ([]store.Pr
 	if q.Status != "" {
 		query, args = query+` AND status = ?`, append(args, q.Status)
 	}
+	if q.OrgID != "" {
+		query, args = query+` AND org_id = ?`, append(args, q.OrgID)
+	}
 	items, err := queryMany(ctx, r.q, scanProfile, query+` ORDER BY int_id LIMIT ?`, append(args, limit+1)...)
 	items, next, err := listPage(items, err, limit, func(p *store.Profile) int64 { return p.IntID })
 	return items, next, mapErr(err, "list profiles")
@@ -160,10 +167,10 @@ func (t *txView) InsertProfile(ctx context.Context, p *store.Profile) error {
 		return mapErr(err, "insert profile "+p.ID)
 	}
 	res, err := t.q.ExecContext(ctx, `INSERT INTO profiles (id, name, description, template_id, ca_id, approval,
-		default_validity_days, enrollment_methods, delivery_format, status, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		default_validity_days, enrollment_methods, delivery_format, status, created_at, updated_at, org_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Name, p.Description, p.TemplateID, p.CAID, p.Approval, p.DefaultValidityDays, methods,
-		p.DeliveryFormat, p.Status, toDB(p.CreatedAt), toDB(p.UpdatedAt))
+		p.DeliveryFormat, p.Status, toDB(p.CreatedAt), toDB(p.UpdatedAt), p.OrgID)
 	if err != nil {
 		return mapErr(err, "insert profile "+p.ID)
 	}

@@ -179,3 +179,28 @@ func affectedOne(res sql.Result, err error, miss error, what string) error {
 	}
 	return nil
 }
+
+// jsonMap encodes a string map ("{}" for none). encoding/json sorts keys, so
+// equal maps are equal text.
+func jsonMap(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "{}" // a map[string]string always encodes
+	}
+	return string(b)
+}
+
+// fromJSONMap decodes jsonMap's text; an empty map comes back nil.
+func fromJSONMap(s string) (map[string]string, error) {
+	if s == "" || s == "{}" {
+		return nil, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("decode stored map: %w", err)
+	}
+	return m, nil
+}

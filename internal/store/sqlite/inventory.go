@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -67,7 +68,7 @@ func certFilters(q store.CertificateQuery, now int64) []certFilter {
 	}
 	for _, f := range []struct{ col, index, val string }{
 		{"owner", "certificates_owner", q.Owner}, {"ca_id", "certificates_ca", q.CAID},
-		{"profile_id", "certificates_profile", q.ProfileID},
+		{"profile_id", "certificates_profile", q.ProfileID}, {"org_id", "certificates_org", q.OrgID},
 	} {
 		if f.val != "" {
 			fs = append(fs, indexedEquality(f.col, f.index, f.val))
@@ -81,6 +82,24 @@ func certFilters(q store.CertificateQuery, now int64) []certFilter {
 	}
 	if q.Source != "" {
 		fs = append(fs, sameFilter("c.source = ?", q.Source))
+	}
+	fs = append(fs, attributeFilters("labels", q.Labels)...)
+	fs = append(fs, attributeFilters("custom_fields", q.CustomFields)...)
+	return fs
+}
+
+// attributeFilters match keys of a JSON map column exactly. They test rows
+// only (no index): labels narrow a search that other filters drive.
+func attributeFilters(col string, want map[string]string) []certFilter {
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // deterministic SQL, so statements are reused
+	fs := make([]certFilter, 0, len(keys))
+	for _, k := range keys {
+		path, _ := json.Marshal(k)
+		fs = append(fs, sameFilter("json_extract(c."+col+", ?) = ?", "$."+string(path), want[k]))
 	}
 	return fs
 }

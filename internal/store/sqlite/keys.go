@@ -10,14 +10,14 @@ import (
 // API keys and idempotency keys: the credentials and replay records of
 // callers.
 
-const apiKeyColumns = `int_id, id, name, principal_id, roles, secret_hash, expires_at, revoked_at, last_used_at, created_at`
+const apiKeyColumns = `int_id, id, name, principal_id, roles, secret_hash, expires_at, revoked_at, last_used_at, created_at, org_id`
 
 func scanAPIKey(s scanner) (store.APIKey, error) {
 	var k store.APIKey
 	var roles string
 	var exp, rev, used sql.NullInt64
 	var ca int64
-	err := s.Scan(&k.IntID, &k.ID, &k.Name, &k.PrincipalID, &roles, &k.SecretHash, &exp, &rev, &used, &ca)
+	err := s.Scan(&k.IntID, &k.ID, &k.Name, &k.PrincipalID, &roles, &k.SecretHash, &exp, &rev, &used, &ca, &k.OrgID)
 	if err != nil {
 		return k, err
 	}
@@ -45,8 +45,11 @@ func (r reader) ListAPIKeys(ctx context.Context, q store.ListQuery) ([]store.API
 		return nil, "", err
 	}
 	limit := pageLimit(q.Limit)
-	items, err := queryMany(ctx, r.q, scanAPIKey,
-		`SELECT `+apiKeyColumns+` FROM api_keys WHERE int_id > ? ORDER BY int_id LIMIT ?`, after, limit+1)
+	query, args := `SELECT `+apiKeyColumns+` FROM api_keys WHERE int_id > ?`, []any{after}
+	if q.OrgID != "" {
+		query, args = query+` AND org_id = ?`, append(args, q.OrgID)
+	}
+	items, err := queryMany(ctx, r.q, scanAPIKey, query+` ORDER BY int_id LIMIT ?`, append(args, limit+1)...)
 	items, next, err := listPage(items, err, limit, func(k *store.APIKey) int64 { return k.IntID })
 	return items, next, mapErr(err, "list API keys")
 }
@@ -62,9 +65,9 @@ func (t *txView) InsertAPIKey(ctx context.Context, k *store.APIKey) error {
 		return mapErr(err, "insert API key "+k.ID)
 	}
 	res, err := t.q.ExecContext(ctx, `INSERT INTO api_keys (id, name, principal_id, roles, secret_hash, expires_at,
-		revoked_at, last_used_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		revoked_at, last_used_at, created_at, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Name, k.PrincipalID, roles, k.SecretHash, toDBPtr(k.ExpiresAt), toDBPtr(k.RevokedAt),
-		toDBPtr(k.LastUsedAt), toDB(k.CreatedAt))
+		toDBPtr(k.LastUsedAt), toDB(k.CreatedAt), k.OrgID)
 	if err != nil {
 		return mapErr(err, "insert API key "+k.ID)
 	}

@@ -279,6 +279,7 @@ func activeTotal(counts map[[2]string]int64) int64 {
 // isUnfiltered reports whether q filters on nothing.
 func isUnfiltered(q store.CertificateQuery) bool {
 	return len(q.Statuses) == 0 && q.CAID == "" && q.ProfileID == "" && q.Owner == "" && q.Contains == "" &&
+		q.OrgID == "" && len(q.Labels) == 0 && len(q.CustomFields) == 0 &&
 		q.Name == "" && q.NamePrefix == "" && q.Serial == "" && q.SHA256 == "" && q.Source == "" &&
 		q.ExpiresBefore == nil && q.ExpiresAfter == nil
 }

@@ -8,15 +8,24 @@ import (
 )
 
 const requestColumns = `int_id, id, profile_id, requester_id, status, kind, csr_pem, keygen, validity_days, renewal_of,
-	owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at`
+	owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at, org_id, labels, custom_fields`
 
 func scanRequest(s scanner) (store.Request, error) {
 	var r store.Request
 	var decided sql.NullInt64
 	var ca, ua int64
+	var labels, fields string
 	err := s.Scan(&r.IntID, &r.ID, &r.ProfileID, &r.RequesterID, &r.Status, &r.Kind, &r.CSRPEM, &r.Keygen,
-		&r.ValidityDays, &r.RenewalOf, &r.Owner, &r.Reason, &r.DecidedBy, &decided, &r.CertSerial, &ca, &ua)
+		&r.ValidityDays, &r.RenewalOf, &r.Owner, &r.Reason, &r.DecidedBy, &decided, &r.CertSerial, &ca, &ua,
+		&r.OrgID, &labels, &fields)
+	if err != nil {
+		return r, err
+	}
 	r.DecidedAt, r.CreatedAt, r.UpdatedAt = fromDBPtr(decided), fromDB(ca), fromDB(ua)
+	if r.Labels, err = fromJSONMap(labels); err != nil {
+		return r, err
+	}
+	r.CustomFields, err = fromJSONMap(fields)
 	return r, err
 }
 
@@ -45,6 +54,9 @@ func (r reader) ListRequests(ctx context.Context, q store.ListQuery) ([]store.Re
 	if q.ProfileID != "" {
 		query, args = query+` AND profile_id = ?`, append(args, q.ProfileID)
 	}
+	if q.OrgID != "" {
+		query, args = query+` AND org_id = ?`, append(args, q.OrgID)
+	}
 	items, err := queryMany(ctx, r.q, scanRequest, query+` ORDER BY int_id LIMIT ?`, append(args, limit+1)...)
 	items, next, err := listPage(items, err, limit, func(r *store.Request) int64 { return r.IntID })
 	return items, next, mapErr(err, "list requests")
@@ -57,10 +69,12 @@ func (t *txView) InsertRequest(ctx context.Context, r *store.Request) error {
 	stamp(&r.UpdatedAt, now)
 	normTimePtr(r.DecidedAt)
 	res, err := t.q.ExecContext(ctx, `INSERT INTO requests (id, profile_id, requester_id, status, kind, csr_pem, keygen,
-		validity_days, renewal_of, owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		validity_days, renewal_of, owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at, org_id,
+		labels, custom_fields)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.ProfileID, r.RequesterID, r.Status, r.Kind, r.CSRPEM, blob(r.Keygen), r.ValidityDays, r.RenewalOf,
-		r.Owner, r.Reason, r.DecidedBy, toDBPtr(r.DecidedAt), r.CertSerial, toDB(r.CreatedAt), toDB(r.UpdatedAt))
+		r.Owner, r.Reason, r.DecidedBy, toDBPtr(r.DecidedAt), r.CertSerial, toDB(r.CreatedAt), toDB(r.UpdatedAt),
+		r.OrgID, jsonMap(r.Labels), jsonMap(r.CustomFields))
 	if err != nil {
 		return mapErr(err, "insert request "+r.ID)
 	}
@@ -76,8 +90,9 @@ func (t *txView) UpdateRequest(ctx context.Context, r *store.Request, fromStatus
 	normTimePtr(r.DecidedAt)
 	res, err := t.q.ExecContext(ctx, `UPDATE requests SET profile_id = ?, requester_id = ?, status = ?, kind = ?,
 		csr_pem = ?, keygen = ?, validity_days = ?, renewal_of = ?, owner = ?, reason = ?, decided_by = ?,
-		decided_at = ?, cert_serial = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		decided_at = ?, cert_serial = ?, updated_at = ?, labels = ?, custom_fields = ? WHERE id = ? AND status = ?`,
 		r.ProfileID, r.RequesterID, r.Status, r.Kind, r.CSRPEM, blob(r.Keygen), r.ValidityDays, r.RenewalOf, r.Owner,
-		r.Reason, r.DecidedBy, toDBPtr(r.DecidedAt), r.CertSerial, toDB(r.UpdatedAt), r.ID, fromStatus)
+		r.Reason, r.DecidedBy, toDBPtr(r.DecidedAt), r.CertSerial, toDB(r.UpdatedAt), jsonMap(r.Labels),
+		jsonMap(r.CustomFields), r.ID, fromStatus)
 	return t.conditional(ctx, res, err, "requests", "id", r.ID, "update request "+r.ID)
 }

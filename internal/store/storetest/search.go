@@ -309,7 +309,7 @@ func checkSummary(t *testing.T, s store.Store, certs []store.Certificate) {
 			}
 		}
 	}
-	got, err := s.Summarize(ctxT(t), t0)
+	got, err := s.Summarize(ctxT(t), t0, "")
 	noErr(t, "Summarize", err)
 	same(t, "summary", got, &want)
 	if want.Expiring7 == want.Expiring30 || want.Expiring30 == want.Expiring90 || want.ByStatus[store.CertExpired] == 0 {

@@ -43,6 +43,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Search", testSearch},
 		{"SearchCursorErrors", testSearchCursorErrors},
 		{"Summary", testSummary},
+		{"Directory", testDirectory},
+		{"TenancySearch", testTenancySearch},
+		{"AuditSearch", testAuditSearch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

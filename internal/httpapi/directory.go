@@ -165,14 +165,8 @@ func (a *API) deleteOrg(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func orgListQuery(r *http.Request) (store.ListQuery, error) {
-	q, err := listQuery(r)
-	q.OrgID = r.URL.Query().Get("org")
-	return q, err
-}
-
 func (a *API) listTeams(w http.ResponseWriter, r *http.Request) error {
-	q, err := orgListQuery(r)
+	q, err := listQuery(r)
 	if err != nil {
 		return err
 	}
@@ -232,7 +226,7 @@ func (a *API) deleteTeam(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) listPrincipals(kind string) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		q, err := orgListQuery(r)
+		q, err := listQuery(r)
 		if err != nil {
 			return err
 		}

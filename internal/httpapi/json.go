@@ -67,7 +67,7 @@ type page[T any] struct {
 
 func listQuery(r *http.Request) (store.ListQuery, error) {
 	q := store.ListQuery{Cursor: r.URL.Query().Get("cursor"), Status: r.URL.Query().Get("status"),
-		ProfileID: r.URL.Query().Get("profile")}
+		ProfileID: r.URL.Query().Get("profile"), OrgID: r.URL.Query().Get("org")}
 	limit, err := intParam(r, "limit", 100)
 	if err != nil {
 		return q, err

@@ -1,0 +1,155 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/signet-pki/signet/internal/cli"
+)
+
+// runCLI runs the signet command line in-process.
+func runCLI(args ...string) (stdout, stderr string, err error) {
+	root := cli.NewRoot()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err = root.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+// TestAuditTamperIsDetected edits, then deletes, audit rows directly in the
+// SQLite file and checks that `signet audit verify --data-dir` fails and
+// names the first bad event, and that the API verifier agrees.
+func TestAuditTamperIsDetected(t *testing.T) {
+	e := newEnv(t)
+	for i := range 3 {
+		e.Must(t, 201, "POST", "/api/v1/teams", admin, map[string]any{"name": "team-" + string(rune('a'+i))})
+	}
+	out, _, err := runCLI("audit", "verify", "--data-dir", e.DataDir)
+	if err != nil || !strings.Contains(out, "audit chain intact") {
+		t.Fatalf("untouched chain: %v\n%s", err, out)
+	}
+	head := e.auditHead(t)
+	if head < 4 {
+		t.Fatalf("want several events, have %d", head)
+	}
+	db, err := sql.Open("sqlite", "file:"+e.DataDir+"/signet.db?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	edited := head - 1
+	if _, err := db.Exec(`UPDATE audit_events SET details = '{"name":"forged"}' WHERE seq = ?`, edited); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runCLI("audit", "verify", "--data-dir", e.DataDir)
+	if err == nil || !strings.Contains(err.Error(), "broken at event "+strconv.Itoa(edited)) || !strings.Contains(err.Error(), "edited") {
+		t.Fatalf("edited row %d: verify said %v", edited, err)
+	}
+	res := e.Must(t, 200, "GET", "/api/v1/audit-events/verify", admin, nil).Map(t)
+	if res["ok"] != false || int(res["first_bad"].(float64)) != edited {
+		t.Fatalf("API verify after edit: %v", res)
+	}
+	// Deleting an earlier row is caught there, before the edited one.
+	if _, err := db.Exec(`DELETE FROM audit_events WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runCLI("audit", "verify", "--data-dir", e.DataDir)
+	if err == nil || !strings.Contains(err.Error(), "broken at event 2") {
+		t.Fatalf("deleted row 2: verify said %v", err)
+	}
+}
+
+// TestLoginLockoutAuditAndNoSecretsInLogs walks a user through login,
+// wrong passwords, lockout and unlock; every step is audited, and no
+// password or key created along the way appears in the server log, the
+// audit log or any listing.
+func TestLoginLockoutAuditAndNoSecretsInLogs(t *testing.T) {
+	e := newEnv(t)
+	const password = "a long and secret passphrase 42"
+	const newPassword = "another long secret passphrase 43"
+	e.Must(t, 400, "POST", "/api/v1/users", admin, map[string]any{"name": "shorty", "roles": []string{"requester"}, "password": "short"})
+	u := e.Must(t, 201, "POST", "/api/v1/users", admin, map[string]any{"name": "carol", "roles": []string{"requester"},
+		"password": password}).Map(t)
+	login := func(pw string, want int) map[string]any {
+		return e.Must(t, want, "POST", "/api/v1/login", "", map[string]any{"username": "carol", "password": pw}).Map(t)
+	}
+	s := login(password, 201)
+	token := s["token"].(string)
+	me := e.Must(t, 200, "GET", "/api/v1/me", token, nil).Map(t)
+	if me["id"] != u["id"] || me["authenticated_by"] != "session" {
+		t.Fatalf("session principal: %v", me)
+	}
+	if got := e.Must(t, 401, "POST", "/api/v1/login", "", map[string]any{"username": "nobody", "password": password}).Map(t)["code"]; got != "invalid_credentials" {
+		t.Fatalf("unknown user: %v", got)
+	}
+	for range 5 {
+		if got := login("wrong password!!", 401)["code"]; got != "invalid_credentials" {
+			t.Fatalf("wrong password: %v", got)
+		}
+	}
+	login(password, 401) // locked now, even with the right password
+	locked := e.Must(t, 200, "GET", "/api/v1/users/carol", admin, nil).Map(t)
+	if locked["locked_until"] == nil {
+		t.Fatalf("user not locked after 5 failures: %v", locked)
+	}
+	// A requester may not unlock itself; an admin may, and may reset the password.
+	e.Must(t, 403, "PATCH", "/api/v1/users/carol", token, map[string]any{"unlock": true})
+	e.Must(t, 200, "PATCH", "/api/v1/users/carol", admin, map[string]any{"password": newPassword})
+	login(password, 401)
+	token2 := login(newPassword, 201)["token"].(string)
+	// Disabling the user stops its sessions at once.
+	e.Must(t, 200, "PATCH", "/api/v1/users/carol", admin, map[string]any{"disabled": true})
+	e.Must(t, 401, "GET", "/api/v1/me", token2, nil)
+
+	events := e.Must(t, 200, "GET", "/api/v1/audit-events?action=auth.login&limit=100", admin, nil).Map(t)["items"].([]any)
+	failures, lockedMsg := 0, false
+	for _, ev := range events {
+		m := ev.(map[string]any)
+		if m["outcome"] == "failure" {
+			failures++
+		}
+		if strings.Contains(string(mustJSON(t, m["details"])), "locked") {
+			lockedMsg = true
+		}
+		if m["source_ip"] != "127.0.0.1" {
+			t.Errorf("login event without the source address: %v", m)
+		}
+	}
+	if failures < 8 || !lockedMsg {
+		t.Fatalf("login audit: %d failures (want >= 8), lockout recorded %v", failures, lockedMsg)
+	}
+
+	export := e.Must(t, 200, "GET", "/api/v1/audit-events/export", admin, nil)
+	keys := e.Must(t, 200, "GET", "/api/v1/api-keys", admin, nil)
+	users := e.Must(t, 200, "GET", "/api/v1/users", admin, nil)
+	secrets := []string{password, newPassword, token, token2, admin, strings.SplitN(token, ".", 2)[1]}
+	for name, text := range map[string]string{"server log": e.LogText(), "audit export": string(export.Body),
+		"key listing": string(keys.Body), "user listing": string(users.Body)} {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("a secret (%.6s…) appears in the %s", s, name)
+			}
+		}
+	}
+	if len(export.Body) == 0 || !strings.Contains(string(export.Body), `"action":"principal.create"`) {
+		t.Fatalf("audit export is empty or incomplete: %.300s", export.Body)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

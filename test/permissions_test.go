@@ -93,7 +93,9 @@ func matrixOps() []op {
 			spec := e.Must(t, 200, "GET", "/api/v1/templates/"+tn.tpl, admin, nil).Map(t)["spec"]
 			return "/api/v1/templates", map[string]any{"name": tn.name + "-t" + strconv.Itoa(n), "org": tn.id, "spec": spec}
 		}},
-		{"read profile", "GET", all, func(_ *testing.T, _ *env, tn *tenant, _ int) (string, any) { return "/api/v1/profiles/" + tn.profile, nil }},
+		{"read profile", "GET", all, func(_ *testing.T, _ *env, tn *tenant, _ int) (string, any) {
+			return "/api/v1/profiles/" + tn.profile, nil
+		}},
 		{"enroll", "POST", []string{"admin", "manager", "requester"}, func(_ *testing.T, _ *env, tn *tenant, n int) (string, any) {
 			cn := "e" + strconv.Itoa(n) + ".example.com"
 			return "/api/v1/certificates", map[string]any{"profile": tn.profile, "keygen": map[string]any{"algorithm": "ecdsa", "bits": 256},

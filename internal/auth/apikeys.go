@@ -25,6 +25,7 @@ const tokenPrefix = "sgt_"
 type KeyStore interface {
 	GetAPIKey(ctx context.Context, id string) (*store.APIKey, error)
 	GetPrincipal(ctx context.Context, id string) (*store.Principal, error)
+	GetPrincipalByName(ctx context.Context, name string) (*store.Principal, error)
 	ListAPIKeys(ctx context.Context, q store.ListQuery) ([]store.APIKey, string, error)
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
@@ -131,7 +132,7 @@ func (s *APIKeys) keyOwner(ctx context.Context, caller *Principal, id string) (*
 	if id == "" {
 		id = caller.ID
 	}
-	p, err := s.store.GetPrincipal(ctx, id)
+	p, err := store.ByRef(ctx, id, idPrefixOf(id), s.store.GetPrincipal, s.store.GetPrincipalByName)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, problem.NotFound("principal_not_found", "no principal %q", id)
 	}

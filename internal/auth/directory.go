@@ -347,16 +347,19 @@ func (d *Directory) DeleteTeam(ctx context.Context, id string) error {
 func (d *Directory) teamsOf(ctx context.Context, orgID string, ids []string) ([]string, error) {
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
-		id = strings.TrimSpace(id)
-		tm, err := d.store.GetTeam(ctx, id)
+		ref := strings.TrimSpace(id)
+		tm, err := store.ByRef(ctx, ref, "team", d.store.GetTeam,
+			func(ctx context.Context, name string) (*store.Team, error) {
+				return d.store.GetTeamByName(ctx, orgID, name)
+			})
 		if err == nil && tm.OrgID != orgID {
 			err = store.ErrNotFound
 		}
 		if err != nil {
-			return nil, notFound(err, "team_not_found", "no team %q in organization %s", id, orgID)
+			return nil, notFound(err, "team_not_found", "no team %q in organization %s", ref, orgID)
 		}
-		if !slices.Contains(out, id) {
-			out = append(out, id)
+		if !slices.Contains(out, tm.ID) {
+			out = append(out, tm.ID)
 		}
 	}
 	return out, nil

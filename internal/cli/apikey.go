@@ -70,10 +70,15 @@ func newAPIKeyCreateCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "name (required)")
 	f.StringVar(&principal, "principal", "", `principal id the key belongs to; "self" for the caller (default: a new service account named --name)`)
-	f.StringSliceVar(&roles, "role", nil, "role, repeatable or comma-separated: admin, manager, requester, auditor (required)")
+	f.StringSliceVar(&roles, "role", nil, "role, repeatable or comma-separated: admin, manager, requester, auditor (default with --principal: the principal's)")
 	f.StringVar(&expiresIn, "expires-in", "", "lifetime, e.g. 720h or 90d (default: no expiry)")
 	_ = cmd.MarkFlagRequired("name")
-	_ = cmd.MarkFlagRequired("role")
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if principal == "" && len(roles) == 0 {
+			return usagef("--role is required when the key gets a new service account (no --principal)")
+		}
+		return nil
+	}
 	return cmd
 }
 

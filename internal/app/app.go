@@ -5,7 +5,6 @@ package app
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -103,30 +102,6 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	return nil
 }
 
-// clientCAPool holds every CA Signet knows, for verifying client
-// certificates. CAs created later are trusted for client authentication
-// after the next start.
-func (a *App) clientCAPool(ctx context.Context) (*x509.CertPool, error) {
-	ctx = auth.WithPrincipal(ctx, auth.System())
-	pool := x509.NewCertPool()
-	cursor := ""
-	for {
-		cas, next, err := a.CAs.List(ctx, store.ListQuery{Limit: 1000, Cursor: cursor})
-		if err != nil {
-			return nil, fmt.Errorf("list CAs for client authentication: %w", err)
-		}
-		for _, c := range cas {
-			if cert, err := x509.ParseCertificate(c.CertDER); err == nil {
-				pool.AddCert(cert)
-			}
-		}
-		if next == "" {
-			return pool, nil
-		}
-		cursor = next
-	}
-}
-
 // Close releases the store.
 func (a *App) Close() error { return a.Store.Close() }
 
@@ -154,12 +129,16 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 		}
 		// Client certificates from Signet's own CAs authenticate their owner
 		// (mTLS); a client without one still reaches the API with a key.
-		if tlsCfg.ClientCAs, err = a.clientCAPool(ctx); err != nil {
-			_ = ln.Close()
-			return err
+		// The pool is read per handshake, so a CA created since start counts.
+		base := tlsCfg
+		base.ClientAuth = tls.VerifyClientCertIfGiven
+		base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			c := base.Clone()
+			c.GetConfigForClient = nil
+			c.ClientCAs = a.CAs.CertPool()
+			return c, nil
 		}
-		tlsCfg.ClientAuth = tls.VerifyClientCertIfGiven
-		srv.TLSConfig = tlsCfg
+		srv.TLSConfig = base
 	}
 	if ready != nil {
 		ready <- ln.Addr()

@@ -257,7 +257,13 @@ func (d *Directory) Team(ctx context.Context, id string) (*store.Team, error) {
 	if err != nil {
 		return nil, err
 	}
-	tm, err := d.store.GetTeam(ctx, id)
+	// A name is looked up in the caller's organization (the default one for global callers).
+	home := p.OrgID
+	if home == "" {
+		home = store.DefaultOrgID
+	}
+	tm, err := store.ByRef(ctx, id, "team", d.store.GetTeam,
+		func(ctx context.Context, name string) (*store.Team, error) { return d.store.GetTeamByName(ctx, home, name) })
 	if err != nil {
 		return nil, notFound(err, "team_not_found", "no team %q", id)
 	}

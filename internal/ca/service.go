@@ -48,6 +48,7 @@ type Service struct {
 
 	mu      sync.RWMutex
 	issuers map[string]*Issuer // by CA id; loaded at start, kept current by this service's writes
+	pool    *x509.CertPool     // every CA certificate, rebuilt lazily after issuers changes (nil)
 }
 
 // New returns the CA service. Call LoadKeys before serving.
@@ -99,8 +100,29 @@ func (s *Service) load(ctx context.Context, rec *store.CA) (*Issuer, error) {
 	}
 	s.mu.Lock()
 	s.issuers[rec.ID] = iss
+	s.pool = nil
 	s.mu.Unlock()
 	return iss, nil
+}
+
+// CertPool holds every CA this node knows (for verifying TLS client
+// certificates); CAs created or imported since start are in it at once.
+func (s *Service) CertPool() *x509.CertPool {
+	s.mu.RLock()
+	pool := s.pool
+	s.mu.RUnlock()
+	if pool != nil {
+		return pool
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pool == nil {
+		s.pool = x509.NewCertPool()
+		for _, iss := range s.issuers {
+			s.pool.AddCert(iss.Cert)
+		}
+	}
+	return s.pool
 }
 
 // issuer returns the cached issuer, loading it from the store if another node made it.

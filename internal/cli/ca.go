@@ -59,6 +59,7 @@ func newCACertCmd(g *globals) *cobra.Command {
 // caCreateFlags are the flags of `ca create`.
 type caCreateFlags struct {
 	name, kind, parent, key, cn string
+	tenant                      string
 	org, country                []string
 	permitted, excluded         []string
 	days, pathLen               int
@@ -78,6 +79,9 @@ func (f *caCreateFlags) body(cmd *cobra.Command) (map[string]any, error) {
 	if f.parent != "" {
 		body["parent"] = f.parent
 	}
+	if f.tenant != "" {
+		body["org"] = f.tenant
+	}
 	if cmd.Flags().Changed("path-len") {
 		body["path_len"] = f.pathLen
 	}
@@ -94,7 +98,7 @@ func newCACreateCmd(g *globals) *cobra.Command {
 			body, err := f.body(cmd)
 			return request{method: http.MethodPost, path: casPath, body: body}, err
 		}})
-	cmd.Example = "  signet ca create --name ops-root --kind root --key ecdsa:384 --org Example --validity-days 3650\n" +
+	cmd.Example = "  signet ca create --name ops-root --kind root --key ecdsa:384 --subject-org Example --validity-days 3650\n" +
 		"  signet ca create --name ops-issuing --kind intermediate --parent ops-root --path-len 0 --permitted-dns example.com"
 	fs := cmd.Flags()
 	fs.StringVar(&f.name, "name", "", "unique name (required)")
@@ -102,7 +106,8 @@ func newCACreateCmd(g *globals) *cobra.Command {
 	fs.StringVar(&f.parent, "parent", "", "issuing CA (id or name) of an intermediate")
 	fs.StringVar(&f.key, "key", "ecdsa:384", "key: ecdsa:256|384, rsa:2048|3072|4096 or ed25519")
 	fs.StringVar(&f.cn, "cn", "", "subject common name (default: the name)")
-	fs.StringArrayVar(&f.org, "org", nil, "subject organization (repeatable)")
+	fs.StringArrayVar(&f.org, "subject-org", nil, "subject organization (repeatable)")
+	fs.StringVar(&f.tenant, "org", "", "organization id or name the new object belongs to (global principals; default: yours)")
 	fs.StringArrayVar(&f.country, "country", nil, "subject country, two letters (repeatable)")
 	fs.IntVar(&f.days, "validity-days", 1825, "validity in days")
 	fs.IntVar(&f.pathLen, "path-len", 0, "maximum number of CAs below this one (default: unlimited)")

@@ -329,7 +329,7 @@ func TestCLIAgainstServer(t *testing.T) {
 
 	t.Run("ca create, disable and enable", func(t *testing.T) {
 		out := s.ok(t, "ca", "create", "--name", "team-int", "--kind", "intermediate", "--parent", "signet-root",
-			"--key", "ecdsa:256", "--org", "Team", "--path-len", "0", "--permitted-dns", "team.example", "--validity-days", "365")
+			"--key", "ecdsa:256", "--subject-org", "Team", "--path-len", "0", "--permitted-dns", "team.example", "--validity-days", "365")
 		if detailValue(t, out, "NAME") != "team-int" || detailValue(t, out, "STATUS") != "active" {
 			t.Errorf("ca create:\n%s", out)
 		}

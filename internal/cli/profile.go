@@ -31,6 +31,7 @@ func newProfileCmd(g *globals) *cobra.Command {
 // profileFlags are the flags of profile create and update.
 type profileFlags struct {
 	name, description, template, ca, approval, delivery, status string
+	org                                                         string
 	methods                                                     []string
 	days                                                        int
 }
@@ -61,6 +62,7 @@ func (f *profileFlags) apply(cmd *cobra.Command, body map[string]any) {
 		"methods":               func() { body["enrollment_methods"] = f.methods },
 		"delivery-format":       func() { body["delivery_format"] = f.delivery },
 		"status":                func() { body["status"] = f.status },
+		"org":                   func() { body["org"] = f.org },
 	} {
 		if fs.Changed(flag) {
 			set()
@@ -114,6 +116,7 @@ func newProfileWriteCmd(g *globals, update bool) *cobra.Command {
 	f.register(cmd)
 	if !update {
 		cmd.Example = "  signet profile create --name web --template web-servers --ca signet-issuing --approval manual --methods api,acme"
+		cmd.Flags().StringVar(&f.org, "org", "", "organization id or name the new object belongs to (global principals; default: yours)")
 		for _, r := range []string{"name", "template", "ca"} {
 			_ = cmd.MarkFlagRequired(r)
 		}

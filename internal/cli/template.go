@@ -33,7 +33,7 @@ func newTemplateCmd(g *globals) *cobra.Command {
 
 // templateFlags are the flags of template create and update.
 type templateFlags struct {
-	name, description, specFile string
+	name, description, specFile, org string
 }
 
 // apply sets the fields whose flags were given.
@@ -44,6 +44,9 @@ func (f *templateFlags) apply(cmd *cobra.Command, body map[string]any) error {
 	}
 	if flags.Changed("description") {
 		body["description"] = f.description
+	}
+	if flags.Changed("org") {
+		body["org"] = f.org
 	}
 	if flags.Changed("spec") {
 		spec, err := readInput(cmd.InOrStdin(), f.specFile, maxSmallFile)
@@ -91,6 +94,7 @@ func newTemplateWriteCmd(g *globals, update bool) *cobra.Command {
 	cmd.Flags().StringVar(&f.description, "description", "", "description")
 	cmd.Flags().StringVar(&f.specFile, "spec", "", "JSON file with the constraints (- for stdin): key_types, subject, sans, key_usages, ext_key_usages, max_validity_days, ...")
 	if !update {
+		cmd.Flags().StringVar(&f.org, "org", "", "organization id or name the new object belongs to (global principals; default: yours)")
 		_ = cmd.MarkFlagRequired("name")
 		_ = cmd.MarkFlagRequired("spec")
 	} else {

@@ -406,7 +406,8 @@ func (r *Responder) sign(ctx context.Context, st *caState, req *ocsp.Request, cs
 	if resp.Cacheable {
 		sum := sha256.Sum256(der)
 		resp.ETag = `"` + hex.EncodeToString(sum[:16]) + `"`
-		resp.lastModified = thisUpdate.UTC().Format(http.TimeFormat)
+		// RFC 5019 section 6.2: Last-Modified is when the response was produced.
+		resp.lastModified = now.UTC().Format(http.TimeFormat)
 		resp.expires = nextUpdate.UTC().Format(http.TimeFormat)
 	}
 	keep := time.Duration(float64(nextUpdate.Sub(now)) * (1 - r.cfg.RefreshFraction))

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,11 +214,22 @@ func (r *Responder) caState(old *caIndex, ca CA) (*caState, error) {
 	}
 	if old != nil {
 		if prev := old.byID[ca.ID]; prev != nil && bytes.Equal(prev.ca.Certificate.Raw, ca.Certificate.Raw) &&
-			(prev.ca.Signer == nil) == (ca.Signer == nil) {
+			sameSigner(prev.ca.Signer, ca.Signer) {
 			return prev, nil
 		}
 	}
 	return newCAState(ca)
+}
+
+// sameSigner reports whether a and b are the same signer object. A keystore
+// that reopens a key (an HSM session, say) hands out a new one, which must
+// replace the old; signers whose type cannot be compared (ed25519.PrivateKey
+// is a slice) count as replaced.
+func sameSigner(a, b crypto.Signer) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return reflect.TypeOf(a).Comparable() && reflect.TypeOf(b).Comparable() && a == b
 }
 
 // identity returns the key and certificate that sign responses for st now,

@@ -117,6 +117,9 @@ func decodeGET(s string) ([]byte, error) {
 	}
 	s = strings.ReplaceAll(s, " ", "+")
 	s = strings.TrimRight(s, "=")
+	if base64.RawStdEncoding.DecodedLen(len(s)) > MaxOCSPRequest {
+		return nil, errRequestTooLarge
+	}
 	if strings.ContainsAny(s, "-_") {
 		return base64.RawURLEncoding.DecodeString(s)
 	}

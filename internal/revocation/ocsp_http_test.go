@@ -136,8 +136,8 @@ func TestOCSPHandlerCaching(t *testing.T) {
 	resp.Body.Close()
 	r := parseOK(t, body, f.leaf.SerialNumber, f.ca.cert)
 	h := resp.Header
-	if h.Get("Last-Modified") != r.ThisUpdate.UTC().Format(http.TimeFormat) || h.Get("Expires") != r.NextUpdate.UTC().Format(http.TimeFormat) {
-		t.Fatalf("Last-Modified %q Expires %q for %v..%v", h.Get("Last-Modified"), h.Get("Expires"), r.ThisUpdate, r.NextUpdate)
+	if h.Get("Last-Modified") != r.ProducedAt.UTC().Format(http.TimeFormat) || h.Get("Expires") != r.NextUpdate.UTC().Format(http.TimeFormat) {
+		t.Fatalf("Last-Modified %q Expires %q for produced %v, next %v", h.Get("Last-Modified"), h.Get("Expires"), r.ProducedAt, r.NextUpdate)
 	}
 	etag := h.Get("ETag")
 	if !strings.HasPrefix(etag, `"`) || len(etag) < 10 || h.Get("Content-Length") != strconv.Itoa(len(body)) {

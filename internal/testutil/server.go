@@ -4,6 +4,8 @@ package testutil
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -42,13 +44,26 @@ func (s *Server) LogText() string {
 	return s.logs.w.(*bytes.Buffer).String()
 }
 
-// StartServer opens a fresh data directory and serves it until the test ends.
+// StartServer opens a fresh data directory and serves it over plain HTTP
+// until the test ends.
 func StartServer(t testing.TB) *Server {
+	t.Helper()
+	return startServer(t, true)
+}
+
+// StartTLSServer is StartServer on HTTPS with Signet's own server
+// certificate; Client trusts Signet's root.
+func StartTLSServer(t testing.TB) *Server {
+	t.Helper()
+	return startServer(t, false)
+}
+
+func startServer(t testing.TB, plainHTTP bool) *Server {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = "127.0.0.1:0"
-	cfg.InsecureHTTP = true
+	cfg.InsecureHTTP = plainHTTP
 	cfg.AdminAPIKey = AdminKey
 	cfg.KeyPassphrase = Passphrase
 	if err := cfg.Validate(); err != nil {
@@ -80,8 +95,27 @@ func StartServer(t testing.TB) *Server {
 		<-done
 		_ = a.Close()
 	})
-	return &Server{URL: "http://" + addr.String(), App: a, DataDir: cfg.DataDir,
+	s := &Server{URL: "http://" + addr.String(), App: a, DataDir: cfg.DataDir,
 		Client: &http.Client{Timeout: 60 * time.Second}, logs: logs}
+	if !plainHTTP {
+		s.URL = "https://" + addr.String()
+		s.Client.Transport = &http.Transport{TLSClientConfig: s.TLSConfig(t)}
+	}
+	return s
+}
+
+// TLSConfig is a client configuration trusting the server's root CA.
+func (s *Server) TLSConfig(t testing.TB) *tls.Config {
+	t.Helper()
+	root, err := os.ReadFile(filepath.Join(s.DataDir, "ca-root.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(root) {
+		t.Fatal("no root certificate in ca-root.pem")
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 }
 
 // Response is a finished HTTP exchange.

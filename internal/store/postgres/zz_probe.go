@@ -1,5 +1,0 @@
-package postgres
-
-import "github.com/jackc/pgx/v5/pgxpool"
-
-var _ *pgxpool.Pool

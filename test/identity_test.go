@@ -153,3 +153,57 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestOwnershipLabelsAndCustomFields sets owner, labels and custom fields at
+// enrollment and later, and filters the inventory on them.
+func TestOwnershipLabelsAndCustomFields(t *testing.T) {
+	e := newEnv(t)
+	e.Must(t, 201, "POST", "/api/v1/custom-fields", admin, map[string]any{"name": "cost_center", "required": true,
+		"allowed_values": []string{"a1", "b2"}})
+	e.Must(t, 201, "POST", "/api/v1/custom-fields", admin, map[string]any{"name": "ticket", "type": "number"})
+	e.Must(t, 400, "POST", "/api/v1/custom-fields", admin, map[string]any{"name": "x", "type": "color"})
+	team := e.Must(t, 201, "POST", "/api/v1/teams", admin, map[string]any{"name": "payments"}).Map(t)["id"].(string)
+	enroll := func(cn string, want int, extra map[string]any) map[string]any {
+		body := map[string]any{"profile": "tls-server", "keygen": map[string]any{"algorithm": "ecdsa", "bits": 256},
+			"subject": map[string]any{"common_name": cn}, "sans": []string{cn}}
+		for k, v := range extra {
+			body[k] = v
+		}
+		return e.Must(t, want, "POST", "/api/v1/certificates", admin, body).Map(t)
+	}
+	bad := enroll("bad.example.com", 400, map[string]any{"custom_fields": map[string]string{"ticket": "abc", "nope": "1"},
+		"labels": map[string]string{"bad key!": "x"}})
+	if got := violationCodes(bad); strings.Join(got, ",") != "custom_field_required,custom_field_unknown,custom_field_value_invalid,label_invalid" {
+		t.Fatalf("every attribute problem should be listed: %v", got)
+	}
+	c1 := enroll("pay.example.com", 201, map[string]any{"owner": team, "labels": map[string]string{"env": "prod", "app": "pay"},
+		"custom_fields": map[string]string{"cost_center": "a1", "ticket": "42"}})
+	enroll("web.example.com", 201, map[string]any{"labels": map[string]string{"env": "dev"},
+		"custom_fields": map[string]string{"cost_center": "b2"}})
+	serial := str(c1, "certificate", "serial")
+	count := func(query string) int {
+		return len(e.Must(t, 200, "GET", "/api/v1/certificates?"+query, admin, nil).Map(t)["items"].([]any))
+	}
+	for q, want := range map[string]int{"label.env=prod": 1, "label.env=dev": 1, "field.cost_center=b2": 1,
+		"owner=" + team: 1, "label.env=prod&field.cost_center=b2": 0} {
+		if got := count(q); got != want {
+			t.Errorf("%s: %d certificates, want %d", q, got, want)
+		}
+	}
+	// Later: relabel and hand over to a user; a bad value changes nothing.
+	e.Must(t, 400, "PATCH", "/api/v1/certificates/"+serial, admin, map[string]any{"custom_fields": map[string]string{"cost_center": "zz"}})
+	e.Must(t, 400, "PATCH", "/api/v1/certificates/"+serial, admin, map[string]any{"owner": "usr_nobody"})
+	upd := e.Must(t, 200, "PATCH", "/api/v1/certificates/"+serial, admin, map[string]any{"labels": map[string]string{"env": "staging"}}).Map(t)
+	if upd["labels"].(map[string]any)["env"] != "staging" || upd["custom_fields"].(map[string]any)["cost_center"] != "a1" || upd["owner"] != team {
+		t.Fatalf("after PATCH: %v", upd)
+	}
+	if count("label.env=prod") != 0 || count("label.env=staging") != 1 {
+		t.Fatal("the inventory does not see the new label")
+	}
+	// A bad key is a 401 and an audit event.
+	e.Must(t, 401, "GET", "/api/v1/me", "sgt_nope.not-a-real-secret", nil)
+	failed := e.Must(t, 200, "GET", "/api/v1/audit-events?action=auth.failed", admin, nil).Map(t)["items"].([]any)
+	if len(failed) != 1 || failed[0].(map[string]any)["object_id"] != "GET /api/v1/me" {
+		t.Fatalf("failed authentication audit: %v", failed)
+	}
+}

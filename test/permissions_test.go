@@ -142,6 +142,60 @@ func matrixOps() []op {
 			return "/api/v1/custom-fields", map[string]any{"name": "f" + strconv.Itoa(n), "org": tn.id}
 		}},
 		{"read the audit log", "GET", []string{"admin", "auditor"}, fixed("/api/v1/audit-events?org=%s")},
+		{"renew the team's certificate", "POST", []string{"admin", "manager", "requester"}, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
+			return "/api/v1/certificates/" + e.enrollIn(t, tn, "rt"+strconv.Itoa(n)+".example.com", tn.teamID) + "/renew",
+				map[string]any{"keygen": map[string]any{"algorithm": "ecdsa", "bits": 256}}
+		}},
+		{"renew another's certificate", "POST", []string{"admin", "manager"}, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
+			return "/api/v1/certificates/" + e.enrollIn(t, tn, "ro"+strconv.Itoa(n)+".example.com", "") + "/renew",
+				map[string]any{"keygen": map[string]any{"algorithm": "ecdsa", "bits": 256}}
+		}},
+		{"suspend the team's certificate", "POST", []string{"admin", "manager", "requester"}, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
+			return "/api/v1/certificates/" + e.enrollIn(t, tn, "s"+strconv.Itoa(n)+".example.com", tn.teamID) + "/suspend", map[string]any{}
+		}},
+		{"inventory summary", "GET", all, fixed("/api/v1/certificates/summary?org=%s")},
+		{"read a request", "GET", all, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
+			_, csr := e.csr(t, "q"+strconv.Itoa(n), "/CN=q.example.com", "DNS:q.example.com", ecKey...)
+			m := e.Must(t, 202, "POST", "/api/v1/certificates", tn.keys["requester"], map[string]any{"profile": tn.gated, "csr": csr}).Map(t)
+			return "/api/v1/requests/" + str(m, "request", "id"), nil
+		}},
+		{"approve a request", "POST", []string{"admin", "manager"}, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
+			_, csr := e.csr(t, "a"+strconv.Itoa(n), "/CN=a.example.com", "DNS:a.example.com", ecKey...)
+			m := e.Must(t, 202, "POST", "/api/v1/certificates", tn.keys["requester"], map[string]any{"profile": tn.gated, "csr": csr}).Map(t)
+			return "/api/v1/requests/" + str(m, "request", "id") + "/approve", nil
+		}},
+		{"disable a CA", "POST", []string{"admin", "manager"}, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
+			ca := e.Must(t, 201, "POST", "/api/v1/cas", admin, map[string]any{"name": tn.name + "-d" + strconv.Itoa(n), "kind": "intermediate",
+				"parent": tn.ca, "org": tn.id, "key": map[string]any{"algorithm": "ecdsa", "bits": 256},
+				"subject": map[string]any{"common_name": "d"}, "validity_days": 30}).Map(t)
+			return "/api/v1/cas/" + ca["id"].(string) + "/disable", nil
+		}},
+		{"delete a template", "DELETE", []string{"admin", "manager"}, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
+			spec := e.Must(t, 200, "GET", "/api/v1/templates/"+tn.tpl, admin, nil).Map(t)["spec"]
+			tpl := e.Must(t, 201, "POST", "/api/v1/templates", admin, map[string]any{"name": tn.name + "-del" + strconv.Itoa(n), "org": tn.id, "spec": spec}).Map(t)
+			return "/api/v1/templates/" + tpl["id"].(string), nil
+		}},
+		{"delete a profile", "DELETE", []string{"admin", "manager"}, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
+			p := e.Must(t, 201, "POST", "/api/v1/profiles", admin, map[string]any{"name": tn.name + "-pdel" + strconv.Itoa(n), "org": tn.id,
+				"template": tn.tpl, "ca": tn.ca}).Map(t)
+			return "/api/v1/profiles/" + p["id"].(string), nil
+		}},
+		{"read the organization", "GET", all, func(_ *testing.T, _ *env, tn *tenant, _ int) (string, any) { return "/api/v1/organizations/" + tn.id, nil }},
+		{"rename the organization", "PATCH", nil, func(_ *testing.T, _ *env, tn *tenant, n int) (string, any) {
+			return "/api/v1/organizations/" + tn.id, map[string]any{"name": tn.name + "-renamed-" + strconv.Itoa(n)}
+		}},
+		{"read a team", "GET", all, func(_ *testing.T, _ *env, tn *tenant, _ int) (string, any) { return "/api/v1/teams/" + tn.teamID, nil }},
+		{"change a user's roles", "PATCH", []string{"admin"}, func(_ *testing.T, _ *env, tn *tenant, _ int) (string, any) {
+			return "/api/v1/service-accounts/" + tn.principals["bot"], map[string]any{"roles": []string{"requester"}}
+		}},
+		{"read another principal", "GET", []string{"admin", "manager", "auditor"}, func(_ *testing.T, _ *env, tn *tenant, _ int) (string, any) {
+			return "/api/v1/service-accounts/" + tn.principals["bot"], nil
+		}},
+		{"revoke another principal's key", "POST", []string{"admin"}, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
+			k := e.Must(t, 201, "POST", "/api/v1/api-keys", admin, map[string]any{"name": "rk" + strconv.Itoa(n), "principal_id": tn.principals["bot"]}).Map(t)
+			return "/api/v1/api-keys/" + k["id"].(string) + "/revoke", nil
+		}},
+		{"export the audit log", "GET", []string{"admin", "auditor"}, fixed("/api/v1/audit-events/export?org=%s")},
 		{"create an organization", "POST", nil, func(_ *testing.T, _ *env, _ *tenant, n int) (string, any) {
 			return "/api/v1/organizations", map[string]any{"name": "new-org-" + strconv.Itoa(n)}
 		}},

@@ -169,7 +169,7 @@ func parseDays(s string) (int, error) {
 }
 
 func (a *API) summary(w http.ResponseWriter, r *http.Request) error {
-	s, err := a.svc.Inventory.Summary(r.Context())
+	s, err := a.svc.Inventory.Summary(r.Context(), r.URL.Query().Get("org"))
 	if err != nil {
 		return err
 	}

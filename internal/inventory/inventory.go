@@ -92,12 +92,13 @@ func (s *Service) Search(ctx context.Context, q store.CertificateQuery) (*store.
 }
 
 // Summary counts certificates by status, expiry window and CA.
-func (s *Service) Summary(ctx context.Context) (*store.Summary, error) {
+// orgID narrows a global caller's summary to one organization ("" = all).
+func (s *Service) Summary(ctx context.Context, orgID string) (*store.Summary, error) {
 	p, err := auth.Require(ctx, auth.PermCertRead)
 	if err != nil {
 		return nil, err
 	}
-	orgID, err := auth.Scope(p, "")
+	orgID, err = auth.Scope(p, orgID)
 	if err != nil {
 		return nil, err
 	}

@@ -180,7 +180,9 @@ func matrixOps() []op {
 				"template": tn.tpl, "ca": tn.ca}).Map(t)
 			return "/api/v1/profiles/" + p["id"].(string), nil
 		}},
-		{"read the organization", "GET", all, func(_ *testing.T, _ *env, tn *tenant, _ int) (string, any) { return "/api/v1/organizations/" + tn.id, nil }},
+		{"read the organization", "GET", all, func(_ *testing.T, _ *env, tn *tenant, _ int) (string, any) {
+			return "/api/v1/organizations/" + tn.id, nil
+		}},
 		{"rename the organization", "PATCH", nil, func(_ *testing.T, _ *env, tn *tenant, n int) (string, any) {
 			return "/api/v1/organizations/" + tn.id, map[string]any{"name": tn.name + "-renamed-" + strconv.Itoa(n)}
 		}},

@@ -24,6 +24,7 @@ import (
 	"github.com/signet-pki/signet/internal/profile"
 	"github.com/signet-pki/signet/internal/store"
 	"github.com/signet-pki/signet/internal/store/sqlite"
+	"github.com/signet-pki/signet/internal/telemetry"
 )
 
 // App is a running Signet node's services.
@@ -91,15 +92,23 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	a.Profiles = profile.New(a.Store, a.CAs, a.now)
 	a.Issuance = issuance.New(a.Store, a.CAs, a.Profiles, linter, a.Directory, a.now)
 	a.Inventory = inventory.New(a.Store, a.now)
+	metrics := telemetry.New(telemetry.Sources{DBStats: a.Store.Stats, Leader: func() bool { return true }, Database: "sqlite",
+		Summary: func(ctx context.Context) (*store.Summary, error) { return a.Store.Summarize(ctx, a.now(), "") }})
 	a.API = httpapi.New(httpapi.Services{CAs: a.CAs, Profiles: a.Profiles, Issuance: a.Issuance,
 		Inventory: a.Inventory, APIKeys: a.APIKeys, Directory: a.Directory, Audit: a.Audit,
 		Auth: a.APIKeys, ClientCerts: auth.NewClientCerts(a.Store, a.now), Now: a.now,
-		Ready: func(ctx context.Context) error {
-			_, err := a.Store.GetOrganization(ctx, store.DefaultOrgID)
-			return err
-		},
+		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(),
 	}, a.Log)
 	return nil
+}
+
+// ready is /readyz: the database answers with every migration applied and
+// the CA keys are unsealed.
+func (a *App) ready(ctx context.Context) error {
+	if err := a.Store.Ready(ctx); err != nil {
+		return err
+	}
+	return a.CAs.Ready()
 }
 
 // Close releases the store.

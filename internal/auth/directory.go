@@ -263,7 +263,9 @@ func (d *Directory) Team(ctx context.Context, id string) (*store.Team, error) {
 		home = store.DefaultOrgID
 	}
 	tm, err := store.ByRef(ctx, id, "team", d.store.GetTeam,
-		func(ctx context.Context, name string) (*store.Team, error) { return d.store.GetTeamByName(ctx, home, name) })
+		func(ctx context.Context, name string) (*store.Team, error) {
+			return d.store.GetTeamByName(ctx, home, name)
+		})
 	if err != nil {
 		return nil, notFound(err, "team_not_found", "no team %q", id)
 	}

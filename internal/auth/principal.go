@@ -101,6 +101,7 @@ const (
 	PermFieldManage   Permission = "custom_field:manage"
 	PermCertUpdate    Permission = "certificate:update" // owner, labels, custom fields
 	PermAuditRead     Permission = "audit:read"
+	PermMetricsRead   Permission = "metrics:read"
 )
 
 // rolePermissions is the permission matrix, the single source of truth.
@@ -117,7 +118,7 @@ var rolePermissions = map[string][]Permission{
 	},
 	RoleAuditor: {
 		PermCARead, PermTemplateRead, PermProfileRead, PermRequestRead, PermCertRead, PermKeyRead,
-		PermOrgRead, PermPrincipalRead, PermAuditRead,
+		PermOrgRead, PermPrincipalRead, PermAuditRead, PermMetricsRead,
 	},
 }
 

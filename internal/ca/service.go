@@ -49,6 +49,17 @@ type Service struct {
 	mu      sync.RWMutex
 	issuers map[string]*Issuer // by CA id; loaded at start, kept current by this service's writes
 	pool    *x509.CertPool     // every CA certificate, rebuilt lazily after issuers changes (nil)
+	loaded  bool               // LoadKeys has unsealed every CA key
+}
+
+// Ready reports whether every CA key has been unsealed.
+func (s *Service) Ready() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.loaded {
+		return errors.New("CA keys are not loaded")
+	}
+	return nil
 }
 
 // New returns the CA service. Call LoadKeys before serving.
@@ -71,6 +82,9 @@ func (s *Service) LoadKeys(ctx context.Context) error {
 			}
 		}
 		if next == "" {
+			s.mu.Lock()
+			s.loaded = true
+			s.mu.Unlock()
 			return nil
 		}
 		cursor = next

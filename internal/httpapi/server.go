@@ -46,8 +46,13 @@ type Services struct {
 	Audit       *audit.Service
 	Auth        Authenticator
 	ClientCerts CertAuthenticator
-	// Ready reports whether the server can take traffic (store reachable).
+	// Ready reports whether the server can take traffic: database
+	// reachable, migrations current, CA keys loaded.
 	Ready func(ctx context.Context) error
+	// Observe records each API request's route, status and duration (metrics).
+	Observe func(route string, status int, d time.Duration)
+	// Metrics serves the Prometheus registry at /metrics (global admins and auditors).
+	Metrics http.Handler
 	// Now is the clock used to derive the "expired" status in responses.
 	Now func() time.Time
 }
@@ -155,7 +160,18 @@ func requestID(ctx context.Context) string {
 
 // wrap authenticates (unless the route is public), limits the body and renders errors.
 func (a *API) wrap(rt route) http.Handler {
+	name := rt.method + " " + rt.pattern
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.svc.Observe != nil {
+			start := time.Now()
+			defer func() {
+				status := http.StatusOK
+				if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+					status = sw.status
+				}
+				a.svc.Observe(name, status, time.Since(start))
+			}()
+		}
 		limit := int64(maxBody)
 		if strings.HasSuffix(rt.pattern, "/import") {
 			limit = maxImportBody
@@ -228,6 +244,7 @@ func (a *API) systemRoutes() []route {
 		{method: "GET", pattern: "/readyz", summary: "Readiness (store reachable)", tag: "system", public: true, handler: a.readyz},
 		{method: "GET", pattern: "/api/v1/openapi.json", summary: "This OpenAPI document", tag: "system", public: true, handler: a.openAPI},
 		{method: "GET", pattern: "/api/v1/me", summary: "The caller's identity and roles", tag: "system", handler: a.me},
+		{method: "GET", pattern: "/metrics", summary: "Prometheus metrics (global admins and auditors)", tag: "system", handler: a.metrics},
 	}
 }
 
@@ -239,10 +256,21 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) error {
 	if a.svc.Ready != nil {
 		if err := a.svc.Ready(r.Context()); err != nil {
 			a.log.WarnContext(r.Context(), "not ready", "err", err)
-			return problem.New(problem.KindUnavailable, "not_ready", "the store is not reachable")
+			return problem.New(problem.KindUnavailable, "not_ready", "not ready: %v", err)
 		}
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (a *API) metrics(w http.ResponseWriter, r *http.Request) error {
+	if _, err := auth.RequireGlobal(r.Context(), auth.PermMetricsRead); err != nil {
+		return err
+	}
+	if a.svc.Metrics == nil {
+		return problem.NotFound("metrics_disabled", "metrics are not enabled on this node")
+	}
+	a.svc.Metrics.ServeHTTP(w, r)
+	return nil
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request) error {

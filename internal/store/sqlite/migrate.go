@@ -99,3 +99,31 @@ func applyMigration(ctx context.Context, conn *sql.Conn, name string, now time.T
 	}
 	return nil
 }
+
+// Ready reports whether the store can serve: the database answers and every
+// migration this binary knows has been applied (another node may have
+// migrated further, which Open refuses, or a restore may have gone back).
+func (s *Store) Ready(ctx context.Context) error {
+	conn, err := s.read.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	defer conn.Close()
+	applied, err := appliedMigrations(ctx, conn)
+	if err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	for _, name := range names {
+		if !applied[name] {
+			return fmt.Errorf("migration %s is not applied", name)
+		}
+	}
+	return nil
+}
+
+// Stats reports the read pool's state, for metrics.
+func (s *Store) Stats() sql.DBStats { return s.read.Stats() }

@@ -249,9 +249,10 @@ func errorResponse(s ocsp.ResponseStatus) *Response {
 // Respond answers one DER OCSP request. caID, when not empty, is the CA the
 // request was addressed to (/ocsp/{ca}); the request's issuer must then be
 // that CA. Respond never fails: problems become OCSP error responses —
-//   - malformedRequest: unparsable, more than one certificate in the
-//     request (this responder answers one per request, as RFC 5019
-//     clients send), or a signed request (x/crypto/ocsp refuses those);
+//   - malformedRequest: unparsable, an unsupported CertID hash (SHA-1 and
+//     SHA-2 are answered), more than one certificate in the request (this
+//     responder answers one per request, as RFC 5019 clients send), or a
+//     signed request (x/crypto/ocsp refuses those);
 //   - unauthorized: an issuer that is not one of the directory's CAs, a CA
 //     for which Signet holds no key (no response about it could be signed
 //     by a key clients accept, so "unknown" is not an option), or an
@@ -283,6 +284,9 @@ func (r *Responder) Respond(ctx context.Context, caID string, request []byte) *R
 		if errors.Is(err, errNotAuthoritative) {
 			return errorResponse(ocsp.Unauthorized)
 		}
+		if ctx.Err() != nil { // the client left while waiting for a shared fill
+			return errorResponse(ocsp.TryLater)
+		}
 		r.log.ErrorContext(ctx, "ocsp: cannot answer", "ca", st.ca.ID, "serial", req.SerialNumber.Text(16), "err", err)
 		return errorResponse(ocsp.TryLater)
 	}
@@ -309,7 +313,9 @@ func (r *Responder) cached(ctx context.Context, st *caState, req *ocsp.Request, 
 	r.flights[key] = f
 	r.flightMu.Unlock()
 
-	f.resp, f.err = r.fill(ctx, st, req, key, now)
+	// The fill serves every waiter, so the first client hanging up must not
+	// cancel it; the status source's own timeouts bound it.
+	f.resp, f.err = r.fill(context.WithoutCancel(ctx), st, req, key, now)
 	r.flightMu.Lock()
 	delete(r.flights, key)
 	r.flightMu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"errors"
 	"math/big"
 	"testing"
@@ -175,5 +176,32 @@ func TestEncodingMatchesCreateResponse(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestReloadKeepsUnchangedCAs(t *testing.T) {
+	f := newOCSPFixture(t, SignDelegated, "p256", nil)
+	ctx := context.Background()
+	if err := f.r.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	req := request(t, f.ca.cert, f.leaf.SerialNumber, crypto.SHA1)
+	first := f.r.Respond(ctx, "", req)
+	if err := f.r.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again := f.r.Respond(ctx, "", req); !bytes.Equal(again.DER, first.DER) || f.rec.count() != 1 {
+		t.Fatalf("Reload of an unchanged CA dropped its cache or responder certificate (%d recorded)", f.rec.count())
+	}
+	// The keystore hands out a new signer object for the same key.
+	key := *f.ca.key.(*ecdsa.PrivateKey)
+	f.dir.mu.Lock()
+	f.dir.cas[0].Signer = &key
+	f.dir.mu.Unlock()
+	if err := f.r.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again := f.r.Respond(ctx, "", req); bytes.Equal(again.DER, first.DER) || f.rec.count() != 2 {
+		t.Fatalf("Reload kept the old signer (%d recorded)", f.rec.count())
 	}
 }

@@ -48,20 +48,26 @@ func (s *Server) LogText() string {
 // until the test ends.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
-	return startServer(t, true)
+	return startServer(t, t.TempDir(), true)
+}
+
+// StartServerAt serves an existing (or new) data directory over plain HTTP.
+func StartServerAt(t testing.TB, dataDir string) *Server {
+	t.Helper()
+	return startServer(t, dataDir, true)
 }
 
 // StartTLSServer is StartServer on HTTPS with Signet's own server
 // certificate; Client trusts Signet's root.
 func StartTLSServer(t testing.TB) *Server {
 	t.Helper()
-	return startServer(t, false)
+	return startServer(t, t.TempDir(), false)
 }
 
-func startServer(t testing.TB, plainHTTP bool) *Server {
+func startServer(t testing.TB, dataDir string, plainHTTP bool) *Server {
 	t.Helper()
 	cfg := config.Defaults()
-	cfg.DataDir = t.TempDir()
+	cfg.DataDir = dataDir
 	cfg.Listen = "127.0.0.1:0"
 	cfg.InsecureHTTP = plainHTTP
 	cfg.AdminAPIKey = AdminKey

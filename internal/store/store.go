@@ -243,6 +243,24 @@ type AuditQuery struct {
 	Limit      int
 }
 
+// CRL is a published certificate revocation list.
+type CRL struct {
+	CAID       string
+	Number     int64
+	BaseNumber int64 // 0 for a full CRL; for a delta, the number of the full CRL it extends
+	ThisUpdate time.Time
+	NextUpdate time.Time
+	Entries    int64
+	DER        []byte
+}
+
+// RevokedQuery selects the certificates a CRL lists.
+type RevokedQuery struct {
+	CAID         string
+	NotAfterFrom time.Time  // only certificates with NotAfter >= this (expired ones leave after a grace period)
+	ChangedSince *time.Time // only those revoked or held at or after this (delta CRLs)
+}
+
 // APIKey is a hashed bearer credential belonging to a principal.
 type APIKey struct {
 	IntID       int64
@@ -371,6 +389,14 @@ type Reader interface {
 	SearchAuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
 	GetAuditEvent(ctx context.Context, seq int64) (*AuditEvent, error)
 
+	// ForEachRevoked calls fn for every revoked or held certificate q selects,
+	// in a stable order, reading one consistent state of the database.
+	ForEachRevoked(ctx context.Context, q RevokedQuery, fn func(*Certificate) error) error
+	// LatestCRL returns the CA's newest full (delta false) or delta CRL.
+	LatestCRL(ctx context.Context, caID string, delta bool) (*CRL, error)
+	// MaxCRLNumber is the highest CRL number the CA has used (0 if none).
+	MaxCRLNumber(ctx context.Context, caID string) (int64, error)
+
 	GetOrganization(ctx context.Context, id string) (*Organization, error)
 	GetOrganizationByName(ctx context.Context, name string) (*Organization, error)
 	ListOrganizations(ctx context.Context, q ListQuery) ([]Organization, string, error)
@@ -420,6 +446,9 @@ type Tx interface {
 
 	// PutIdempotency returns ErrDuplicate when (principal, key) is taken.
 	PutIdempotency(ctx context.Context, i *Idempotency) error
+
+	// InsertCRL stores a published CRL; ErrDuplicate if its number is taken.
+	InsertCRL(ctx context.Context, c *CRL) error
 
 	InsertOrganization(ctx context.Context, o *Organization) error
 	UpdateOrganization(ctx context.Context, o *Organization) error

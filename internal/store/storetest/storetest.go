@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Directory", testDirectory},
 		{"TenancySearch", testTenancySearch},
 		{"AuditSearch", testAuditSearch},
+		{"RevokedAndCRLs", testRevokedAndCRLs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

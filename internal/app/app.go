@@ -22,6 +22,7 @@ import (
 	"github.com/signet-pki/signet/internal/issuance"
 	"github.com/signet-pki/signet/internal/keystore"
 	"github.com/signet-pki/signet/internal/profile"
+	"github.com/signet-pki/signet/internal/revocation"
 	"github.com/signet-pki/signet/internal/store"
 	"github.com/signet-pki/signet/internal/store/sqlite"
 	"github.com/signet-pki/signet/internal/telemetry"
@@ -29,18 +30,20 @@ import (
 
 // App is a running Signet node's services.
 type App struct {
-	Config    config.Config
-	Log       *slog.Logger
-	Store     *sqlite.Store
-	CAs       *ca.Service
-	Profiles  *profile.Service
-	Issuance  *issuance.Service
-	Inventory *inventory.Service
-	APIKeys   *auth.APIKeys
-	Directory *auth.Directory
-	Audit     *audit.Service
-	API       *httpapi.API
-	now       func() time.Time
+	Config     config.Config
+	Log        *slog.Logger
+	Store      *sqlite.Store
+	CAs        *ca.Service
+	Profiles   *profile.Service
+	Issuance   *issuance.Service
+	Inventory  *inventory.Service
+	APIKeys    *auth.APIKeys
+	Revocation *revocation.Service
+	endpoints  *endpoints
+	Directory  *auth.Directory
+	Audit      *audit.Service
+	API        *httpapi.API
+	now        func() time.Time
 
 	// FirstStart describes what bootstrap created, for the banner; nil on later starts.
 	FirstStart *Bootstrap
@@ -90,14 +93,26 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	a.Directory = auth.NewDirectory(a.Store, auth.DefaultArgon2id, a.now, a.APIKeys.Forget)
 	a.Audit = audit.New(a.Store, a.now)
 	a.Profiles = profile.New(a.Store, a.CAs, a.now)
-	a.Issuance = issuance.New(a.Store, a.CAs, a.Profiles, linter, a.Directory, a.now)
+	a.endpoints = &endpoints{}
+	if a.Config.PublicURL != "" {
+		a.endpoints.set(a.Config.PublicURL)
+	}
+	// The revocation service records its responder certificates through
+	// issuance, and issuance tells it of status changes: built in two steps.
+	listener := &statusRelay{}
+	a.Issuance = issuance.New(issuance.Deps{Store: a.Store, CAs: a.CAs, Profiles: a.Profiles, Linter: linter,
+		Attributes: a.Directory, Endpoints: a.endpoints, Listener: listener, Now: a.now})
+	if a.Revocation, err = revocation.New(a.Store, a.CAs, a.revocationConfig()); err != nil {
+		return err
+	}
+	listener.to = a.Revocation
 	a.Inventory = inventory.New(a.Store, a.now)
 	metrics := telemetry.New(telemetry.Sources{DBStats: a.Store.Stats, Leader: func() bool { return true }, Database: "sqlite",
 		Summary: func(ctx context.Context) (*store.Summary, error) { return a.Store.Summarize(ctx, a.now(), "") }})
 	a.API = httpapi.New(httpapi.Services{CAs: a.CAs, Profiles: a.Profiles, Issuance: a.Issuance,
 		Inventory: a.Inventory, APIKeys: a.APIKeys, Directory: a.Directory, Audit: a.Audit,
 		Auth: a.APIKeys, ClientCerts: auth.NewClientCerts(a.Store, a.now), Now: a.now,
-		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(),
+		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(), Revocation: a.Revocation,
 	}, a.Log)
 	return nil
 }
@@ -121,6 +136,14 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	a.endpoints.set(a.publicBase(ln.Addr()))
+	if err := a.Revocation.Responder().Reload(ctx); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("load CAs into the OCSP responder: %w", err)
+	}
+	jobs, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	go a.Revocation.Run(jobs, func() bool { return true }) // SQLite: this node is the only one
 	srv := &http.Server{
 		Handler:           a.API,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -119,6 +119,17 @@ func (s *Service) load(ctx context.Context, rec *store.CA) (*Issuer, error) {
 	return iss, nil
 }
 
+// All returns every CA this node has loaded, with signers where Signet holds the key.
+func (s *Service) All() []*Issuer {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Issuer, 0, len(s.issuers))
+	for _, iss := range s.issuers {
+		out = append(out, iss)
+	}
+	return out
+}
+
 // CertPool holds every CA this node knows (for verifying TLS client
 // certificates); CAs created or imported since start are in it at once.
 func (s *Service) CertPool() *x509.CertPool {

@@ -20,6 +20,7 @@ type Config struct {
 	Listen       string `yaml:"listen"`
 	InsecureHTTP bool   `yaml:"insecure_http"` // plain HTTP, for use behind a TLS proxy and in tests
 	PublicURL    string `yaml:"public_url"`    // how clients reach this server; defaults from Listen
+	OCSPSigning  string `yaml:"ocsp_signing"`  // ca | delegated (a short-lived responder certificate per CA)
 	LogLevel     string `yaml:"log_level"`     // debug | info | warn | error
 	LogFormat    string `yaml:"log_format"`    // text | json
 
@@ -59,6 +60,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set(&c.DataDir, "SIGNET_DATA_DIR")
 	set(&c.Listen, "SIGNET_LISTEN")
 	set(&c.PublicURL, "SIGNET_PUBLIC_URL")
+	set(&c.OCSPSigning, "SIGNET_OCSP_SIGNING")
 	set(&c.LogLevel, "SIGNET_LOG_LEVEL")
 	set(&c.LogFormat, "SIGNET_LOG_FORMAT")
 	set(&c.KeyPassphrase, "SIGNET_KEY_PASSPHRASE")
@@ -86,6 +88,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.OCSPSigning != "" && c.OCSPSigning != "ca" && c.OCSPSigning != "delegated" {
+		errs = append(errs, fmt.Errorf("ocsp_signing %q: want ca or delegated", c.OCSPSigning))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))

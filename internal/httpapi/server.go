@@ -23,6 +23,7 @@ import (
 	"github.com/signet-pki/signet/internal/issuance"
 	"github.com/signet-pki/signet/internal/problem"
 	"github.com/signet-pki/signet/internal/profile"
+	"github.com/signet-pki/signet/internal/revocation"
 )
 
 // Authenticator turns a bearer token into a principal.
@@ -44,6 +45,7 @@ type Services struct {
 	APIKeys     *auth.APIKeys
 	Directory   *auth.Directory
 	Audit       *audit.Service
+	Revocation  *revocation.Service
 	Auth        Authenticator
 	ClientCerts CertAuthenticator
 	// Ready reports whether the server can take traffic: database
@@ -103,6 +105,7 @@ func (a *API) table() []route {
 	rs = append(rs, a.certificateRoutes()...)
 	rs = append(rs, a.apiKeyRoutes()...)
 	rs = append(rs, a.directoryRoutes()...)
+	rs = append(rs, a.revocationRoutes()...)
 	return rs
 }
 

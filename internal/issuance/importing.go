@@ -2,6 +2,7 @@ package issuance
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 
@@ -164,4 +165,33 @@ func Render(leaf []byte, chain [][]byte, format string) (*Download, error) {
 	default:
 		return nil, problem.Invalid("format_invalid", "unknown format %q (want pem, der, chain or pkcs7)", format)
 	}
+}
+
+// RecordServerCertificate puts a certificate Signet signed for its own use
+// (an OCSP responder's) into the inventory, with its audit event, before it
+// is handed to any client: every certificate a client receives is recorded.
+func (s *Service) RecordServerCertificate(ctx context.Context, caID, purpose string, der []byte) error {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("parse %s certificate: %w", purpose, err)
+	}
+	iss, err := s.cas.Issuer(ctx, caID)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	rec := &store.Certificate{Serial: certutil.SerialHex(c.SerialNumber), CAID: caID, OrgID: iss.CA.OrgID,
+		Issuer: c.Issuer.String(), Subject: c.Subject.String(), CommonName: c.Subject.CommonName, SANs: sanStrings(c),
+		KeyType: certutil.KeyTypeLabel(c.PublicKey), NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
+		SHA1: certutil.SHA1Hex(der), SHA256: certutil.SHA256Hex(der), DER: der, Status: store.CertActive,
+		Source: store.SourceIssued, Owner: auth.System().ID, Labels: map[string]string{"purpose": purpose},
+		CreatedAt: now, UpdatedAt: now}
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.InsertCertificate(ctx, rec); err != nil {
+			return fmt.Errorf("record %s certificate: %w", purpose, err)
+		}
+		tx.AppendAudit(auth.System().Event(now, rec.OrgID, "certificate.issue", "certificate", rec.Serial,
+			map[string]any{"purpose": purpose, "ca": caID, "subject": rec.Subject, "not_after": rec.NotAfter}))
+		return nil
+	})
 }

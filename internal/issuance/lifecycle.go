@@ -226,6 +226,9 @@ func (s *Service) transition(ctx context.Context, serial, action string, change 
 		out = c
 		return nil
 	})
+	if err == nil && s.listener != nil {
+		s.listener.StatusChanged(ctx, out)
+	}
 	return out, err
 }
 

@@ -51,19 +51,47 @@ type Attributes interface {
 	CheckOwner(ctx context.Context, orgID, owner string) error
 }
 
+// Endpoints gives the URLs issued certificates point relying parties to:
+// the CA's CRL distribution point, its OCSP responder and its certificate
+// (AIA caIssuers). Empty strings leave the extension out.
+type Endpoints interface {
+	For(caID string) (crl, ocsp, caIssuers string)
+}
+
+// StatusListener hears of every committed status change (revoke, suspend,
+// resume), so that OCSP and CRLs reflect it at once.
+type StatusListener interface {
+	StatusChanged(ctx context.Context, c *store.Certificate)
+}
+
+// Deps are the issuance service's collaborators.
+type Deps struct {
+	Store      Store
+	CAs        CAs
+	Profiles   Profiles
+	Linter     CertLinter
+	Attributes Attributes
+	Endpoints  Endpoints      // nil: no CDP/AIA unless the CA record names them
+	Listener   StatusListener // nil: nobody to tell
+	Now        func() time.Time
+}
+
 // Service issues and manages certificates.
 type Service struct {
-	store    Store
-	cas      CAs
-	profiles Profiles
-	linter   CertLinter
-	attrs    Attributes
-	now      func() time.Time
+	store     Store
+	cas       CAs
+	profiles  Profiles
+	linter    CertLinter
+	attrs     Attributes
+	endpoints Endpoints
+	listener  StatusListener
+	now       func() time.Time
 }
 
 // New returns the issuance service.
-func New(s Store, cas CAs, profiles Profiles, linter CertLinter, attrs Attributes, now func() time.Time) *Service {
-	return &Service{store: s, cas: cas, profiles: profiles, linter: linter, attrs: attrs, now: now}
+func New(d Deps) *Service {
+	return &Service{store: d.Store, cas: d.CAs, profiles: d.Profiles, linter: d.Linter, attrs: d.Attributes,
+		endpoints: d.Endpoints, listener: d.Listener, now: d.Now}
 }
 
 // Issued is the outcome of an enrollment, approval or renewal.

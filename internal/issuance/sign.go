@@ -1,6 +1,7 @@
 package issuance
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1" //nolint:gosec // RFC 5280 method 1 key identifiers are defined with SHA-1
 	"crypto/x509"
@@ -94,11 +95,19 @@ func (s *Service) sign(job issueJob, iss *ca.Issuer) (*store.Certificate, error)
 	if tmpl.NotAfter.After(iss.Cert.NotAfter) {
 		tmpl.NotAfter = iss.Cert.NotAfter
 	}
-	if iss.CA.CRLURL != "" {
-		tmpl.CRLDistributionPoints = []string{iss.CA.CRLURL}
+	crl, ocspURL, caIssuers := iss.CA.CRLURL, iss.CA.OCSPURL, ""
+	if s.endpoints != nil {
+		dc, do, di := s.endpoints.For(iss.CA.ID)
+		crl, ocspURL, caIssuers = cmp.Or(crl, dc), cmp.Or(ocspURL, do), di
 	}
-	if iss.CA.OCSPURL != "" {
-		tmpl.OCSPServer = []string{iss.CA.OCSPURL}
+	if crl != "" {
+		tmpl.CRLDistributionPoints = []string{crl}
+	}
+	if ocspURL != "" {
+		tmpl.OCSPServer = []string{ocspURL}
+	}
+	if caIssuers != "" {
+		tmpl.IssuingCertificateURL = []string{caIssuers}
 	}
 	der, err := x509.CreateCertificate(nil, tmpl, iss.Cert, job.sub.pub, iss.Signer)
 	if err != nil {

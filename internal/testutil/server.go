@@ -51,6 +51,12 @@ func StartServer(t testing.TB) *Server {
 	return startServer(t, t.TempDir(), true)
 }
 
+// StartServerWith is StartServer with configuration changes applied first.
+func StartServerWith(t testing.TB, change func(*config.Config)) *Server {
+	t.Helper()
+	return startServer(t, t.TempDir(), true, change)
+}
+
 // StartServerAt serves an existing (or new) data directory over plain HTTP.
 func StartServerAt(t testing.TB, dataDir string) *Server {
 	t.Helper()
@@ -64,7 +70,7 @@ func StartTLSServer(t testing.TB) *Server {
 	return startServer(t, t.TempDir(), false)
 }
 
-func startServer(t testing.TB, dataDir string, plainHTTP bool) *Server {
+func startServer(t testing.TB, dataDir string, plainHTTP bool, changes ...func(*config.Config)) *Server {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.DataDir = dataDir
@@ -72,6 +78,9 @@ func startServer(t testing.TB, dataDir string, plainHTTP bool) *Server {
 	cfg.InsecureHTTP = plainHTTP
 	cfg.AdminAPIKey = AdminKey
 	cfg.KeyPassphrase = Passphrase
+	for _, change := range changes {
+		change(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -199,3 +199,34 @@ func TestDelegatedOCSPResponder(t *testing.T) {
 		t.Fatalf("the issuing CA's responder certificate should be in the inventory once, found %d", len(recorded))
 	}
 }
+
+// TestCRLAndOCSPCommands drives signet crl list|get and signet ocsp check.
+func TestCRLAndOCSPCommands(t *testing.T) {
+	e := newEnv(t)
+	serial, _ := e.issue(t, admin, "cli")
+	leaf := testutil.WriteFile(t, e.dir, "leaf.pem", e.Must(t, 200, "GET", "/api/v1/certificates/"+serial+"/download", admin, nil).Body)
+	cli := func(args ...string) (string, error) {
+		out, _, err := runCLI(append([]string{"--server", e.URL, "--api-key", admin}, args...)...)
+		return out, err
+	}
+	if out, err := cli("ocsp", "check", leaf); err != nil || !strings.Contains(out, "STATUS       good") {
+		t.Fatalf("ocsp check of a good certificate: %v\n%s", err, out)
+	}
+	e.Must(t, 200, "POST", "/api/v1/certificates/"+serial+"/revoke", admin, map[string]any{"reason": "superseded"})
+	out, err := cli("ocsp", "check", leaf)
+	if err == nil || !strings.Contains(out, "STATUS       revoked") || !strings.Contains(out, "superseded") {
+		t.Fatalf("ocsp check of a revoked certificate: %v\n%s", err, out)
+	}
+	issuingID := e.Must(t, 200, "GET", "/api/v1/cas/signet-issuing", admin, nil).Map(t)["id"].(string)
+	e.waitForCRL(t, issuingID, false, func(l *x509.RevocationList) bool { return hasEntry(l, serial, 4) })
+	crlFile := e.dir + "/cli.crl"
+	if _, err := cli("crl", "get", "signet-issuing", "--out", crlFile); err != nil {
+		t.Fatal(err)
+	}
+	if out := testutil.Openssl(t, e.dir, "crl", "-in", crlFile, "-noout", "-text"); !strings.Contains(strings.ToUpper(out), strings.ToUpper(serial)) {
+		t.Fatalf("signet crl get: the revoked serial is missing:\n%s", out)
+	}
+	if out, err := cli("crl", "list"); err != nil || !strings.Contains(out, issuingID) || !strings.Contains(out, "delta") {
+		t.Fatalf("signet crl list: %v\n%s", err, out)
+	}
+}

@@ -53,7 +53,8 @@ func (a *App) publicBase(addr net.Addr) string {
 
 // revocationConfig maps the configuration onto the revocation service's.
 func (a *App) revocationConfig() revocation.Config {
-	cfg := revocation.Config{Now: a.now, Logger: a.Log,
+	cfg := revocation.Config{Now: a.now, Logger: a.Log, CRLValidity: a.Config.CRLValidity, CRLInterval: a.Config.CRLInterval,
+		ExpiredGrace: a.Config.CRLExpiredGrace,
 		OCSP: revocation.ResponderConfig{CAReloadInterval: time.Second, RecordResponderCert: func(ctx context.Context, caID string, der []byte) error {
 			return a.Issuance.RecordServerCertificate(ctx, caID, "ocsp-responder", der)
 		}}}

@@ -35,6 +35,7 @@ type request struct {
 	path   string // below the server URL, escaped, e.g. /api/v1/cas/ca_1
 	query  url.Values
 	body   any // JSON-encoded unless nil
+	raw    []byte // sent as is (with header's Content-Type) when body is nil
 	header http.Header
 }
 
@@ -142,6 +143,8 @@ func (c *client) do(ctx context.Context, req request) (*response, error) {
 			return nil, fmt.Errorf("encode request: %w", err)
 		}
 		body = bytes.NewReader(b)
+	} else if req.raw != nil {
+		body = bytes.NewReader(req.raw)
 	}
 	target := c.base + req.path
 	if len(req.query) > 0 {

@@ -65,7 +65,8 @@ func NewRoot() *cobra.Command {
 	root.AddCommand(newServeCmd(), newCertCmd(g), newCACmd(g), newTemplateCmd(g), newProfileCmd(g),
 		newRequestCmd(g), newAPIKeyCmd(g), newMeCmd(g), newOrgCmd(g), newTeamCmd(g),
 		newPrincipalCmd(g, "user", "user", "/api/v1/users"),
-		newPrincipalCmd(g, "service-account", "service account", "/api/v1/service-accounts"), newAuditCmd(g), newBackupCmd(), newRestoreCmd())
+		newPrincipalCmd(g, "service-account", "service account", "/api/v1/service-accounts"), newAuditCmd(g), newBackupCmd(), newRestoreCmd(),
+		newCRLCmd(g), newOCSPCmd(g))
 	markRunErrors(root)
 	return root
 }

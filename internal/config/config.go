@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -21,6 +22,11 @@ type Config struct {
 	InsecureHTTP bool   `yaml:"insecure_http"` // plain HTTP, for use behind a TLS proxy and in tests
 	PublicURL    string `yaml:"public_url"`    // how clients reach this server; defaults from Listen
 	OCSPSigning  string `yaml:"ocsp_signing"`  // ca | delegated (a short-lived responder certificate per CA)
+	// CRL publication; zero values take the revocation service's defaults
+	// (24 h validity, hourly regeneration, 7 days of grace for expired entries).
+	CRLValidity     time.Duration `yaml:"crl_validity"`
+	CRLInterval     time.Duration `yaml:"crl_interval"`
+	CRLExpiredGrace time.Duration `yaml:"crl_expired_grace"`
 	LogLevel     string `yaml:"log_level"`     // debug | info | warn | error
 	LogFormat    string `yaml:"log_format"`    // text | json
 
@@ -88,6 +94,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.CRLValidity < 0 || c.CRLInterval < 0 || c.CRLExpiredGrace < 0 {
+		errs = append(errs, errors.New("crl_validity, crl_interval and crl_expired_grace must not be negative"))
 	}
 	if c.OCSPSigning != "" && c.OCSPSigning != "ca" && c.OCSPSigning != "delegated" {
 		errs = append(errs, fmt.Errorf("ocsp_signing %q: want ca or delegated", c.OCSPSigning))

@@ -34,7 +34,7 @@ type request struct {
 	method string
 	path   string // below the server URL, escaped, e.g. /api/v1/cas/ca_1
 	query  url.Values
-	body   any // JSON-encoded unless nil
+	body   any    // JSON-encoded unless nil
 	raw    []byte // sent as is (with header's Content-Type) when body is nil
 	header http.Header
 }

@@ -27,8 +27,8 @@ type Config struct {
 	CRLValidity     time.Duration `yaml:"crl_validity"`
 	CRLInterval     time.Duration `yaml:"crl_interval"`
 	CRLExpiredGrace time.Duration `yaml:"crl_expired_grace"`
-	LogLevel     string `yaml:"log_level"`     // debug | info | warn | error
-	LogFormat    string `yaml:"log_format"`    // text | json
+	LogLevel        string        `yaml:"log_level"`  // debug | info | warn | error
+	LogFormat       string        `yaml:"log_format"` // text | json
 
 	// Secrets come from the environment only, never from the file or flags
 	// (flags show up in process listings).

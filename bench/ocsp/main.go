@@ -59,6 +59,7 @@ type options struct {
 	delegated   bool
 	rounds      int
 	cpuProfile  string
+	signet      bool
 }
 
 func main() {
@@ -70,7 +71,15 @@ func main() {
 	flag.BoolVar(&o.delegated, "delegated", true, "sign with a delegated responder certificate (false: with the CA key)")
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds the phases are split into")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of all phases here")
+	flag.BoolVar(&o.signet, "signet", false, "measure a whole Signet server (SQLite store, real routes) instead of the bare responder")
 	flag.Parse()
+	if o.signet {
+		if err := runSignet(o); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -58,6 +58,9 @@ func (a *App) revocationConfig() revocation.Config {
 		OCSP: revocation.ResponderConfig{CAReloadInterval: time.Second, RecordResponderCert: func(ctx context.Context, caID string, der []byte) error {
 			return a.Issuance.RecordServerCertificate(ctx, caID, "ocsp-responder", der)
 		}}}
+	if n := a.Config.OCSPCacheSize; n != 0 {
+		cfg.OCSP.CacheSize, cfg.OCSP.UnknownCacheSize = n, n
+	}
 	if a.Config.OCSPSigning == "delegated" {
 		cfg.OCSP.Mode = revocation.SignDelegated
 	}

@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -258,13 +259,17 @@ func (s *Service) sign(ctx context.Context, iss *ca.Issuer, number, base int64, 
 	return der, src.n, nil
 }
 
-// countingSource streams a CA's revoked certificates, plus removeFromCRL
-// entries for a delta, and counts the entries of the last pass.
+// countingSource feeds a CRL: the first pass reads the CA's revoked and
+// held certificates from the store (once: reading rows costs more than
+// encoding them) into a compact arena, about 30 bytes an entry; the second
+// pass replays the arena. removeFromCRL entries of a delta follow.
 type countingSource struct {
 	store   Store
 	q       store.RevokedQuery
 	resumed []Entry
 	n       int64
+	arena   []byte // per entry: serial length, serial bytes, reason, revocation time (unix µs, 8 bytes)
+	read    bool
 }
 
 func (s *Service) revokedSource(q store.RevokedQuery, resumed []Entry) *countingSource {
@@ -273,20 +278,23 @@ func (s *Service) revokedSource(q store.RevokedQuery, resumed []Entry) *counting
 
 func (c *countingSource) Entries(ctx context.Context, yield func(Entry) error) error {
 	c.n = 0
+	if !c.read {
+		if err := c.load(ctx); err != nil {
+			return err
+		}
+		c.read = true
+	}
 	serial := new(big.Int)
-	err := c.store.ForEachRevoked(ctx, c.q, func(cert *store.Certificate) error {
-		if _, ok := serial.SetString(cert.Serial, 16); !ok || cert.RevokedAt == nil {
-			return fmt.Errorf("certificate %s: malformed serial or no revocation time", cert.Serial)
-		}
-		e := Entry{Serial: serial, RevokedAt: *cert.RevokedAt, Reason: cert.RevocationReason}
-		if cert.Status == store.CertOnHold {
-			e.Reason = reasonCertificateHold
-		}
+	for a := c.arena; len(a) > 0; {
+		l := int(a[0])
+		serial.SetBytes(a[1 : 1+l])
+		reason := int(a[1+l])
+		us := int64(binary.BigEndian.Uint64(a[2+l : 10+l]))
+		a = a[10+l:]
 		c.n++
-		return yield(e)
-	})
-	if err != nil {
-		return err
+		if err := yield(Entry{Serial: serial, RevokedAt: time.UnixMicro(us).UTC(), Reason: reason}); err != nil {
+			return err
+		}
 	}
 	for _, e := range c.resumed {
 		c.n++
@@ -295,6 +303,68 @@ func (c *countingSource) Entries(ctx context.Context, yield func(Entry) error) e
 		}
 	}
 	return nil
+}
+
+func (c *countingSource) load(ctx context.Context) error {
+	var buf [8]byte
+	var raw [21]byte
+	return c.store.ForEachRevoked(ctx, c.q, func(cert *store.Certificate) error {
+		b, ok := serialBytes(cert.Serial, raw[:])
+		if !ok || cert.RevokedAt == nil {
+			return fmt.Errorf("certificate %s: malformed serial or no revocation time", cert.Serial)
+		}
+		reason := cert.RevocationReason
+		if cert.Status == store.CertOnHold {
+			reason = reasonCertificateHold
+		}
+		c.arena = append(c.arena, byte(len(b)))
+		c.arena = append(c.arena, b...)
+		binary.BigEndian.PutUint64(buf[:], uint64(cert.RevokedAt.UnixMicro()))
+		c.arena = append(append(c.arena, byte(reason)), buf[:]...)
+		return nil
+	})
+}
+
+// serialBytes decodes a canonical hex serial (no leading zeros, at most 20
+// octets) into dst without allocating: big.Int's parser dominated the read.
+func serialBytes(h string, dst []byte) ([]byte, bool) {
+	if len(h) == 0 || len(h) > 40 {
+		return nil, false
+	}
+	n := (len(h) + 1) / 2
+	out := dst[:n]
+	odd := len(h)%2 == 1
+	for i := 0; i < len(h); i++ {
+		v, ok := hexValue(h[i])
+		if !ok {
+			return nil, false
+		}
+		pos := i
+		if odd {
+			pos++
+		}
+		if pos%2 == 0 {
+			out[pos/2] = v << 4
+		} else {
+			out[pos/2] |= v
+		}
+	}
+	if odd {
+		out[0] &= 0x0f
+	}
+	return out, true
+}
+
+func hexValue(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // resumedSince lists, as removeFromCRL entries, the CA's certificates

@@ -2,41 +2,48 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"time"
 
 	"github.com/signet-pki/signet/internal/store"
 )
 
-// ForEachRevoked streams the revoked and held certificates of a CA through
-// certificates_status_expiry, inside one read transaction. Only the columns
-// a CRL needs are read.
+// ForEachRevoked streams the revoked and held certificates of a CA from the
+// partial index certificates_revoked alone (no table reads), inside one
+// read transaction.
 func (r reader) ForEachRevoked(ctx context.Context, q store.RevokedQuery, fn func(*store.Certificate) error) error {
 	snap, done, err := r.snapshot(ctx, true)
 	if err != nil {
 		return mapErr(err, "list revoked certificates")
 	}
 	defer done()
-	query := `SELECT serial, status, revocation_reason, revoked_at, not_after FROM certificates INDEXED BY certificates_status_expiry
-		WHERE status IN ('revoked', 'on_hold') AND not_after >= ? AND ca_id = ?`
-	args := []any{toDB(q.NotAfterFrom), q.CAID}
+	// Three columns: each one read costs about as much as a row's visit.
+	query := `SELECT serial, CASE status WHEN 'on_hold' THEN 6 ELSE revocation_reason END, revoked_at
+		FROM certificates INDEXED BY certificates_revoked
+		WHERE status IN ('revoked', 'on_hold') AND ca_id = ? AND not_after >= ?`
+	args := []any{q.CAID, toDB(q.NotAfterFrom)}
 	if q.ChangedSince != nil {
 		query, args = query+` AND revoked_at >= ?`, append(args, toDB(*q.ChangedSince))
 	}
-	rows, err := snap.QueryContext(ctx, query+` ORDER BY status, not_after, int_id`, args...)
+	rows, err := snap.QueryContext(ctx, query+` ORDER BY ca_id, not_after, serial`, args...)
 	if err != nil {
 		return mapErr(err, "list revoked certificates")
 	}
 	defer rows.Close()
-	var c store.Certificate
+	c := store.Certificate{CAID: q.CAID, Status: store.CertRevoked}
+	var revoked sql.NullInt64
+	var at time.Time
 	for rows.Next() {
-		var revoked *int64
-		var na int64
-		if err := rows.Scan(&c.Serial, &c.Status, &c.RevocationReason, &revoked, &na); err != nil {
+		if err := rows.Scan(&c.Serial, &c.RevocationReason, &revoked); err != nil {
 			return mapErr(err, "read revoked certificate")
 		}
-		c.NotAfter, c.RevokedAt, c.CAID = fromDB(na), nil, q.CAID
-		if revoked != nil {
-			t := fromDB(*revoked)
-			c.RevokedAt = &t
+		c.Status, c.RevokedAt = store.CertRevoked, nil
+		if c.RevocationReason == 6 {
+			c.Status = store.CertOnHold
+		}
+		if revoked.Valid {
+			at = fromDB(revoked.Int64)
+			c.RevokedAt = &at
 		}
 		if err := fn(&c); err != nil {
 			return err

@@ -59,7 +59,11 @@ func TestRevocationStatusWithOpenSSL(t *testing.T) {
 	if out := ocspStatus(leaf); !strings.Contains(out, leaf+": good") {
 		t.Fatalf("before revocation:\n%s", out)
 	}
-	e.Must(t, 200, "POST", "/api/v1/certificates/"+leafSerial+"/revoke", admin, map[string]any{"reason": "key_compromise"})
+	e.Must(t, 400, "POST", "/api/v1/certificates/"+leafSerial+"/revoke", admin, map[string]any{"reason": "key_compromise",
+		"invalidity_date": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	compromised := time.Now().Add(-48 * time.Hour).UTC().Truncate(time.Second)
+	e.Must(t, 200, "POST", "/api/v1/certificates/"+leafSerial+"/revoke", admin, map[string]any{"reason": "key_compromise",
+		"invalidity_date": compromised.Format(time.RFC3339)})
 	e.Must(t, 200, "POST", "/api/v1/certificates/"+heldSerial+"/suspend", admin, nil)
 	if out := ocspStatus(leaf); !strings.Contains(out, leaf+": revoked") || !strings.Contains(out, "keyCompromise") {
 		t.Fatalf("OCSP right after revocation:\n%s", out)
@@ -76,8 +80,9 @@ func TestRevocationStatusWithOpenSSL(t *testing.T) {
 		return hasEntry(l, leafSerial, 1) && hasEntry(l, heldSerial, 6)
 	})
 	crlFile := testutil.WriteFile(t, dir, "full.crl", crl)
-	if out := testutil.Openssl(t, dir, "crl", "-inform", "DER", "-in", crlFile, "-CAfile", "issuing.pem", "-noout", "-verify"); !strings.Contains(out, "verify OK") {
-		t.Fatalf("openssl crl -verify:\n%s", out)
+	if out := testutil.Openssl(t, dir, "crl", "-inform", "DER", "-in", crlFile, "-CAfile", "issuing.pem", "-noout", "-verify", "-text"); !strings.Contains(out, "verify OK") ||
+		!strings.Contains(out, "Invalidity Date") || !strings.Contains(out, compromised.Format("Jan _2 15:04:05 2006")) || !strings.Contains(out, "Certificate Hold") {
+		t.Fatalf("openssl crl -verify -text:\n%s", out)
 	}
 	crlPEM := testutil.WriteFile(t, dir, "full.crl.pem", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl}))
 	if out, err := testutil.OpensslErr(dir, "verify", "-crl_check", "-CAfile", chain, "-CRLfile", crlPEM, leaf); err == nil || !strings.Contains(out, "revoked") {

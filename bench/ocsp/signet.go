@@ -143,7 +143,7 @@ func enrollFleet(ctx context.Context, a *app.App, n int) (*ca.Issuer, []*big.Int
 		c := res.Certificate
 		issuerID = c.CAID
 		if i%10 == 0 {
-			if _, err := a.Issuance.Revoke(ctx, c.Serial, ocsp.KeyCompromise); err != nil {
+			if _, err := a.Issuance.Revoke(ctx, c.Serial, ocsp.KeyCompromise, nil); err != nil {
 				return nil, nil, fmt.Errorf("revoke: %w", err)
 			}
 		}

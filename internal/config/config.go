@@ -29,9 +29,9 @@ type Config struct {
 	CRLExpiredGrace time.Duration `yaml:"crl_expired_grace"`
 	// OCSPCacheSize bounds the pre-signed OCSP responses kept per node
 	// (0: the default, 100,000; negative: no cache, every answer signed anew).
-	OCSPCacheSize int `yaml:"ocsp_cache_size"`
-	LogLevel        string        `yaml:"log_level"`  // debug | info | warn | error
-	LogFormat       string        `yaml:"log_format"` // text | json
+	OCSPCacheSize int    `yaml:"ocsp_cache_size"`
+	LogLevel      string `yaml:"log_level"`  // debug | info | warn | error
+	LogFormat     string `yaml:"log_format"` // text | json
 
 	// Secrets come from the environment only, never from the file or flags
 	// (flags show up in process listings).

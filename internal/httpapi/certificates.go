@@ -243,7 +243,8 @@ func (a *API) renew(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) revoke(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Reason string `json:"reason"`
+		Reason         string     `json:"reason"`
+		InvalidityDate *time.Time `json:"invalidity_date"`
 	}
 	if err := decodeOptionalJSON(r, &in); err != nil {
 		return err
@@ -252,7 +253,7 @@ func (a *API) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.svc.Issuance.Revoke(r.Context(), r.PathValue("serial"), reason)
+	c, err := a.svc.Issuance.Revoke(r.Context(), r.PathValue("serial"), reason, in.InvalidityDate)
 	if err != nil {
 		return err
 	}

@@ -120,6 +120,7 @@ type certificateJSON struct {
 	Status           string            `json:"status"`
 	RevocationReason string            `json:"revocation_reason,omitempty"`
 	RevokedAt        *time.Time        `json:"revoked_at,omitempty"`
+	InvalidityDate   *time.Time        `json:"invalidity_date,omitempty"`
 	Source           string            `json:"source"`
 	OrgID            string            `json:"org_id"`
 	Owner            string            `json:"owner"`
@@ -139,7 +140,7 @@ func certificateOut(c *store.Certificate, now time.Time) certificateJSON {
 	}
 	out := certificateJSON{Serial: c.Serial, CAID: c.CAID, ProfileID: c.ProfileID, RequestID: c.RequestID, Issuer: c.Issuer,
 		Subject: c.Subject, CommonName: c.CommonName, SANs: c.SANs, KeyType: c.KeyType, NotBefore: c.NotBefore.UTC(),
-		NotAfter: c.NotAfter.UTC(), SHA1: c.SHA1, SHA256: c.SHA256, Status: status, RevokedAt: utcPtr(c.RevokedAt),
+		NotAfter: c.NotAfter.UTC(), SHA1: c.SHA1, SHA256: c.SHA256, Status: status, RevokedAt: utcPtr(c.RevokedAt), InvalidityDate: utcPtr(c.InvalidityDate),
 		Source: c.Source, OrgID: c.OrgID, Owner: c.Owner, Labels: nonNilMap(c.Labels), CustomFields: nonNilMap(c.CustomFields), RenewedFrom: c.RenewedFrom, RenewedBy: c.RenewedBy, CreatedAt: c.CreatedAt.UTC(),
 		CertificatePEM: string(certutil.EncodeCertsPEM(c.DER))}
 	if out.SANs == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/ca"
@@ -153,13 +154,18 @@ func namesOf(c *store.Certificate) (ca.Subject, []string, error) {
 		PostalCode: n.PostalCode, SerialNumber: n.SerialNumber}, sanStrings(cert), nil
 }
 
-// Revoke revokes a certificate permanently with an RFC 5280 reason.
-func (s *Service) Revoke(ctx context.Context, serial string, reason int) (*store.Certificate, error) {
+// Revoke revokes a certificate permanently with an RFC 5280 reason and,
+// optionally, the date its key is known or suspected to have been
+// compromised (the CRL's invalidityDate).
+func (s *Service) Revoke(ctx context.Context, serial string, reason int, invalidity *time.Time) (*store.Certificate, error) {
+	if invalidity != nil && invalidity.After(s.now()) {
+		return nil, problem.Invalid("invalidity_date_future", "invalidity_date cannot be in the future")
+	}
 	return s.transition(ctx, serial, "certificate.revoke", func(c *store.Certificate) error {
 		if c.Status == store.CertRevoked {
 			return problem.Conflict("certificate_already_revoked", "certificate %s is already revoked", c.Serial)
 		}
-		c.Status, c.RevocationReason = store.CertRevoked, reason
+		c.Status, c.RevocationReason, c.InvalidityDate = store.CertRevoked, reason, invalidity
 		return nil
 	})
 }
@@ -181,7 +187,7 @@ func (s *Service) Resume(ctx context.Context, serial string) (*store.Certificate
 		if c.Status != store.CertOnHold {
 			return problem.Conflict("certificate_not_on_hold", "certificate %s is %s, not on hold", c.Serial, c.Status)
 		}
-		c.Status, c.RevocationReason, c.RevokedAt = store.CertActive, 0, nil
+		c.Status, c.RevocationReason, c.RevokedAt, c.InvalidityDate = store.CertActive, 0, nil, nil
 		return nil
 	})
 }

@@ -261,14 +261,14 @@ func (s *Service) sign(ctx context.Context, iss *ca.Issuer, number, base int64, 
 
 // countingSource feeds a CRL: the first pass reads the CA's revoked and
 // held certificates from the store (once: reading rows costs more than
-// encoding them) into a compact arena, about 30 bytes an entry; the second
+// encoding them) into a compact arena, about 35 bytes an entry; the second
 // pass replays the arena. removeFromCRL entries of a delta follow.
 type countingSource struct {
 	store   Store
 	q       store.RevokedQuery
 	resumed []Entry
 	n       int64
-	arena   []byte // per entry: serial length, serial bytes, reason, revocation time (unix µs, 8 bytes)
+	arena   []byte // per entry: serial length, serial bytes, reason, revocation and invalidity time (unix µs, 8 bytes each; 0 = none)
 	read    bool
 }
 
@@ -290,9 +290,14 @@ func (c *countingSource) Entries(ctx context.Context, yield func(Entry) error) e
 		serial.SetBytes(a[1 : 1+l])
 		reason := int(a[1+l])
 		us := int64(binary.BigEndian.Uint64(a[2+l : 10+l]))
-		a = a[10+l:]
+		inv := int64(binary.BigEndian.Uint64(a[10+l : 18+l]))
+		a = a[18+l:]
+		e := Entry{Serial: serial, RevokedAt: time.UnixMicro(us).UTC(), Reason: reason}
+		if inv != 0 {
+			e.InvalidityDate = time.UnixMicro(inv).UTC()
+		}
 		c.n++
-		if err := yield(Entry{Serial: serial, RevokedAt: time.UnixMicro(us).UTC(), Reason: reason}); err != nil {
+		if err := yield(e); err != nil {
 			return err
 		}
 	}
@@ -321,6 +326,12 @@ func (c *countingSource) load(ctx context.Context) error {
 		c.arena = append(c.arena, b...)
 		binary.BigEndian.PutUint64(buf[:], uint64(cert.RevokedAt.UnixMicro()))
 		c.arena = append(append(c.arena, byte(reason)), buf[:]...)
+		var inv int64
+		if cert.InvalidityDate != nil {
+			inv = cert.InvalidityDate.UnixMicro()
+		}
+		binary.BigEndian.PutUint64(buf[:], uint64(inv))
+		c.arena = append(c.arena, buf[:]...)
 		return nil
 	})
 }

@@ -155,6 +155,7 @@ type Certificate struct {
 	Status           string // active | revoked | on_hold
 	RevocationReason int    // RFC 5280 CRLReason, meaningful when revoked/on_hold
 	RevokedAt        *time.Time
+	InvalidityDate   *time.Time        // when the key was (suspected) compromised, if given at revocation
 	Source           string            // issued | imported | discovered
 	Owner            string            // principal or team id ("" = nobody in particular)
 	Labels           map[string]string // free-form key/value tags

@@ -17,8 +17,8 @@ func (r reader) ForEachRevoked(ctx context.Context, q store.RevokedQuery, fn fun
 		return mapErr(err, "list revoked certificates")
 	}
 	defer done()
-	// Three columns: each one read costs about as much as a row's visit.
-	query := `SELECT serial, CASE status WHEN 'on_hold' THEN 6 ELSE revocation_reason END, revoked_at
+	// Few columns: each one read costs about as much as a row's visit.
+	query := `SELECT serial, CASE status WHEN 'on_hold' THEN 6 ELSE revocation_reason END, revoked_at, invalidity_date
 		FROM certificates INDEXED BY certificates_revoked
 		WHERE status IN ('revoked', 'on_hold') AND ca_id = ? AND not_after >= ?`
 	args := []any{q.CAID, toDB(q.NotAfterFrom)}
@@ -31,10 +31,10 @@ func (r reader) ForEachRevoked(ctx context.Context, q store.RevokedQuery, fn fun
 	}
 	defer rows.Close()
 	c := store.Certificate{CAID: q.CAID, Status: store.CertRevoked}
-	var revoked sql.NullInt64
-	var at time.Time
+	var revoked, invalid sql.NullInt64
+	var at, inv time.Time
 	for rows.Next() {
-		if err := rows.Scan(&c.Serial, &c.RevocationReason, &revoked); err != nil {
+		if err := rows.Scan(&c.Serial, &c.RevocationReason, &revoked, &invalid); err != nil {
 			return mapErr(err, "read revoked certificate")
 		}
 		c.Status, c.RevokedAt = store.CertRevoked, nil
@@ -44,6 +44,11 @@ func (r reader) ForEachRevoked(ctx context.Context, q store.RevokedQuery, fn fun
 		if revoked.Valid {
 			at = fromDB(revoked.Int64)
 			c.RevokedAt = &at
+		}
+		c.InvalidityDate = nil
+		if invalid.Valid {
+			inv = fromDB(invalid.Int64)
+			c.InvalidityDate = &inv
 		}
 		if err := fn(&c); err != nil {
 			return err

@@ -16,6 +16,7 @@ func testRevokedAndCRLs(t *testing.T, s store.Store) {
 		switch i {
 		case 1, 2:
 			c.Status, c.RevocationReason, c.RevokedAt = store.CertRevoked, 1, ptr(at(time.Duration(i)*time.Hour))
+			c.InvalidityDate = ptr(at(-time.Duration(i) * time.Hour))
 		case 3:
 			c.Status, c.RevocationReason, c.RevokedAt = store.CertOnHold, 6, ptr(at(3*time.Hour))
 		case 4: // revoked but long expired
@@ -38,6 +39,9 @@ func testRevokedAndCRLs(t *testing.T, s store.Store) {
 		noErr(t, "ForEachRevoked", s.ForEachRevoked(ctx, q, func(c *store.Certificate) error {
 			if c.RevokedAt == nil {
 				t.Errorf("%s has no revocation time", c.Serial)
+			}
+			if (c.Serial == certs[1].Serial) != (c.InvalidityDate != nil && c.InvalidityDate.Equal(*certs[1].InvalidityDate)) {
+				t.Errorf("%s: invalidity date %v", c.Serial, c.InvalidityDate)
 			}
 			out[c.Serial] = c.Status
 			return nil

@@ -85,16 +85,20 @@ func newCertListCmd(g *globals) *cobra.Command {
 }
 
 func newCertRevokeCmd(g *globals) *cobra.Command {
-	var reason string
+	var reason, invalidity string
 	cmd := apiCmd(g, apiSpec{use: "revoke SERIAL", short: "Revoke a certificate with an RFC 5280 reason", args: cobra.ExactArgs(1),
 		view: certView, build: func(_ *cobra.Command, a []string) (request, error) {
 			body := map[string]string{}
 			if reason != "" {
 				body["reason"] = reason
 			}
+			if invalidity != "" {
+				body["invalidity_date"] = invalidity
+			}
 			return request{method: http.MethodPost, path: certsPath + "/" + esc(a[0]) + "/revoke", body: body}, nil
 		}})
 	cmd.Flags().StringVar(&reason, "reason", "", "unspecified, key_compromise, ca_compromise, affiliation_changed, superseded, cessation_of_operation or privilege_withdrawn (default unspecified)")
+	cmd.Flags().StringVar(&invalidity, "invalidity-date", "", "RFC 3339 time the key is known or suspected to have been compromised (CRL invalidityDate)")
 	return cmd
 }
 

@@ -66,7 +66,7 @@ func NewRoot() *cobra.Command {
 		newRequestCmd(g), newAPIKeyCmd(g), newMeCmd(g), newOrgCmd(g), newTeamCmd(g),
 		newPrincipalCmd(g, "user", "user", "/api/v1/users"),
 		newPrincipalCmd(g, "service-account", "service account", "/api/v1/service-accounts"), newAuditCmd(g), newBackupCmd(), newRestoreCmd(),
-		newCRLCmd(g), newOCSPCmd(g))
+		newCRLCmd(g), newOCSPCmd(g), newMigrateCmd())
 	markRunErrors(root)
 	return root
 }

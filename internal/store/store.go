@@ -467,7 +467,9 @@ type Tx interface {
 	UpdateCustomField(ctx context.Context, f *CustomField) error
 	DeleteCustomField(ctx context.Context, id string) error
 
-	// AppendAudit queues an event; the writer chains and stores it in this transaction.
+	// AppendAudit queues an event; the writer chains and stores it in this
+	// transaction. DetailsJSON, when set, is stored and hashed as is (events
+	// copied from another store keep their bytes); else Details is encoded.
 	AppendAudit(ev AuditEvent)
 }
 

@@ -89,7 +89,9 @@ func (w *writer) appendEvents(ctx context.Context, head chainHead, events []stor
 			ev.Time = w.clock()
 		}
 		ev.Time = ev.Time.UTC().Truncate(store.AuditTimePrecision)
-		ev.DetailsJSON = store.AuditDetailsJSON(ev.Details)
+		if ev.DetailsJSON == nil { // a copied event keeps the exact bytes its hash covered
+			ev.DetailsJSON = store.AuditDetailsJSON(ev.Details)
+		}
 		ev.PrevHash = head.hash
 		ev.Hash = store.HashAuditEvent(ev.PrevHash, ev)
 		_, err := w.q.ExecContext(ctx, `INSERT INTO audit_events

@@ -24,7 +24,6 @@ import (
 	"github.com/signet-pki/signet/internal/profile"
 	"github.com/signet-pki/signet/internal/revocation"
 	"github.com/signet-pki/signet/internal/store"
-	"github.com/signet-pki/signet/internal/store/sqlite"
 	"github.com/signet-pki/signet/internal/telemetry"
 )
 
@@ -32,7 +31,7 @@ import (
 type App struct {
 	Config     config.Config
 	Log        *slog.Logger
-	Store      *sqlite.Store
+	Store      Backend
 	CAs        *ca.Service
 	Profiles   *profile.Service
 	Issuance   *issuance.Service
@@ -64,7 +63,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, fmt.Errorf("CA key passphrase: %w", err)
 	}
 	now := func() time.Time { return time.Now().UTC() }
-	st, err := sqlite.Open(ctx, cfg.DatabasePath(), sqlite.Options{Clock: now})
+	st, err := openBackend(ctx, cfg, now)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -107,7 +106,7 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	}
 	listener.to = a.Revocation
 	a.Inventory = inventory.New(a.Store, a.now)
-	metrics := telemetry.New(telemetry.Sources{DBStats: a.Store.Stats, Leader: func() bool { return true }, Database: "sqlite",
+	metrics := telemetry.New(telemetry.Sources{Pool: a.Store.Pool, Leader: a.Store.IsLeader, Database: a.Store.Name(),
 		Summary: func(ctx context.Context) (*store.Summary, error) { return a.Store.Summarize(ctx, a.now(), "") }})
 	a.API = httpapi.New(httpapi.Services{CAs: a.CAs, Profiles: a.Profiles, Issuance: a.Issuance,
 		Inventory: a.Inventory, APIKeys: a.APIKeys, Directory: a.Directory, Audit: a.Audit,
@@ -143,7 +142,7 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	}
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
-	go a.Revocation.Run(jobs, func() bool { return true }) // SQLite: this node is the only one
+	go a.Revocation.Run(jobs, a.Store.IsLeader)
 	srv := &http.Server{
 		Handler:           a.API,
 		ReadHeaderTimeout: 10 * time.Second,

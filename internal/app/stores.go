@@ -11,6 +11,7 @@ import (
 	"github.com/signet-pki/signet/internal/config"
 	"github.com/signet-pki/signet/internal/store"
 	"github.com/signet-pki/signet/internal/store/sqlite"
+	"github.com/signet-pki/signet/internal/telemetry"
 )
 
 // OpenStore opens a store named the way `signet migrate` and `--database`
@@ -46,4 +47,32 @@ func redact(url string) string {
 		return scheme + "://" + user + ":***@" + host
 	}
 	return url
+}
+
+// Backend is the store a server runs on, with what serving needs beyond
+// store.Store: readiness, pool figures, and job leadership.
+type Backend interface {
+	store.Store
+	Ready(ctx context.Context) error
+	Pool() telemetry.PoolStats
+	// IsLeader reports whether this node runs the background jobs.
+	IsLeader() bool
+	Name() string
+}
+
+// sqliteBackend: one process owns the file, so it always leads.
+type sqliteBackend struct{ *sqlite.Store }
+
+func (b sqliteBackend) Pool() telemetry.PoolStats { return telemetry.FromDBStats(b.Stats()) }
+func (sqliteBackend) IsLeader() bool              { return true }
+func (sqliteBackend) Name() string                { return "sqlite" }
+
+// openBackend opens the configured database: SQLite in the data directory
+// unless a PostgreSQL URL is configured.
+func openBackend(ctx context.Context, cfg config.Config, now func() time.Time) (Backend, error) {
+	st, err := sqlite.Open(ctx, cfg.DatabasePath(), sqlite.Options{Clock: now})
+	if err != nil {
+		return nil, err
+	}
+	return sqliteBackend{st}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/signet-pki/signet/internal/problem"
+	"github.com/signet-pki/signet/internal/store"
 )
 
 // problemDoc is an RFC 9457 problem document with Signet's stable code.
@@ -50,6 +51,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	switch {
 	case errors.As(err, &mbe):
 		pe = problem.New(problem.KindTooLarge, "body_too_large", "the request body exceeds %d bytes", mbe.Limit)
+	case pe == nil && errors.Is(err, store.ErrUnavailable):
+		log.WarnContext(r.Context(), "database unavailable", "err", err, "method", r.Method, "path", r.URL.Path)
+		pe = problem.New(problem.KindUnavailable, "database_unavailable", "the database is unreachable; nothing was changed, retry shortly")
 	case pe == nil && r.Context().Err() != nil:
 		pe = problem.New(problem.KindUnavailable, "request_cancelled", "the request was cancelled or timed out")
 	case pe == nil:

@@ -21,6 +21,9 @@ var (
 	ErrDuplicate = errors.New("store: duplicate") // unique constraint (serial, name, idempotency key)
 	ErrConflict  = errors.New("store: conflict")  // conditional update found the row in another state
 	ErrBadCursor = errors.New("store: malformed cursor")
+	// ErrUnavailable: the database cannot be reached (network, failover).
+	// Nothing was written; the caller may retry later.
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // Certificate statuses as stored. "expired" is derived from NotAfter, never stored.

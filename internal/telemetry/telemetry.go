@@ -18,9 +18,20 @@ import (
 	"github.com/signet-pki/signet/internal/store"
 )
 
+// PoolStats describe a database connection pool.
+type PoolStats struct {
+	Open, InUse, WaitCount int64
+	WaitDuration           time.Duration
+}
+
+// FromDBStats converts database/sql's pool statistics.
+func FromDBStats(s sql.DBStats) PoolStats {
+	return PoolStats{Open: int64(s.OpenConnections), InUse: int64(s.InUse), WaitCount: s.WaitCount, WaitDuration: s.WaitDuration}
+}
+
 // Sources are read at scrape time.
 type Sources struct {
-	DBStats  func() sql.DBStats
+	Pool     func() PoolStats
 	Leader   func() bool
 	Summary  func(ctx context.Context) (*store.Summary, error) // whole inventory, no principal check
 	Database string                                            // "sqlite" or "postgres"
@@ -98,10 +109,10 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, v)
 	}
-	if c.src.DBStats != nil {
-		st := c.src.DBStats()
+	if c.src.Pool != nil {
+		st := c.src.Pool()
 		db := c.src.Database
-		ch <- prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, float64(st.OpenConnections), db)
+		ch <- prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, float64(st.Open), db)
 		ch <- prometheus.MustNewConstMetric(descInUse, prometheus.GaugeValue, float64(st.InUse), db)
 		ch <- prometheus.MustNewConstMetric(descWaits, prometheus.CounterValue, float64(st.WaitCount), db)
 		ch <- prometheus.MustNewConstMetric(descWaitTime, prometheus.CounterValue, st.WaitDuration.Seconds(), db)

@@ -265,6 +265,22 @@ type RevokedQuery struct {
 	ChangedSince *time.Time // only those revoked or held at or after this (delta CRLs)
 }
 
+// ACMEObject is one piece of ACME protocol state (an account, order,
+// authorization, challenge, nonce, EAB key...), stored as the acme package's
+// JSON: the protocol's objects change with its extensions, the store only
+// needs to find them and move their status atomically.
+type ACMEObject struct {
+	Kind      string // account | order | authz | challenge | nonce | eab | ... (the acme package's names)
+	ID        string // unique within Kind
+	AccountID string // owning account ("" for accounts themselves and unowned objects)
+	KeyID     string // lookup key: an account's JWK thumbprint, an EAB key id; "" = none (unique within Kind when set)
+	Status    string
+	Data      []byte // JSON
+	ExpiresAt *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 // APIKey is a hashed bearer credential belonging to a principal.
 type APIKey struct {
 	IntID       int64
@@ -401,6 +417,12 @@ type Reader interface {
 	// MaxCRLNumber is the highest CRL number the CA has used (0 if none).
 	MaxCRLNumber(ctx context.Context, caID string) (int64, error)
 
+	GetACMEObject(ctx context.Context, kind, id string) (*ACMEObject, error)
+	// FindACMEObject looks an object up by its KeyID (an account by key thumbprint).
+	FindACMEObject(ctx context.Context, kind, keyID string) (*ACMEObject, error)
+	// ListACMEObjects pages an account's objects of a kind, oldest first (cursor: "" to start).
+	ListACMEObjects(ctx context.Context, kind, accountID string, limit int, cursor string) ([]ACMEObject, string, error)
+
 	GetOrganization(ctx context.Context, id string) (*Organization, error)
 	GetOrganizationByName(ctx context.Context, name string) (*Organization, error)
 	ListOrganizations(ctx context.Context, q ListQuery) ([]Organization, string, error)
@@ -453,6 +475,16 @@ type Tx interface {
 
 	// InsertCRL stores a published CRL; ErrDuplicate if its number is taken.
 	InsertCRL(ctx context.Context, c *CRL) error
+
+	// InsertACMEObject stores a new object; ErrDuplicate if (Kind, ID) or (Kind, KeyID) is taken.
+	InsertACMEObject(ctx context.Context, o *ACMEObject) error
+	// UpdateACMEObject rewrites Status, Data, ExpiresAt, KeyID and UpdatedAt if the stored status
+	// is still fromStatus: ErrConflict if not, ErrNotFound if there is no such object.
+	UpdateACMEObject(ctx context.Context, o *ACMEObject, fromStatus string) error
+	// DeleteACMEObject removes an object; ErrNotFound if absent (a nonce used twice).
+	DeleteACMEObject(ctx context.Context, kind, id string) error
+	// DeleteExpiredACMEObjects removes objects of a kind whose ExpiresAt is before t.
+	DeleteExpiredACMEObjects(ctx context.Context, kind string, t time.Time) (int64, error)
 
 	InsertOrganization(ctx context.Context, o *Organization) error
 	UpdateOrganization(ctx context.Context, o *Organization) error

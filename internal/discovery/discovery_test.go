@@ -153,4 +153,3 @@ func TestProbeAndRateThreeServers(t *testing.T) {
 		})
 	}
 }
-

@@ -281,6 +281,32 @@ type ACMEObject struct {
 	UpdatedAt time.Time
 }
 
+// Endpoint is a TLS endpoint discovery has scanned.
+type Endpoint struct {
+	IntID      int64
+	ID         string // "ep_..."
+	OrgID      string
+	Host       string
+	Port       int
+	ServerName string
+	CertSHA256 string // leaf served at the last successful scan ("" if none)
+	Grade      string // A+, A, B, C, F
+	Rating     []byte // JSON: the discovery package's rating and observation
+	Error      string // last scan's failure, if any
+	FirstSeen  time.Time
+	LastSeen   time.Time // last successful handshake
+	LastScan   time.Time
+}
+
+// EndpointQuery filters endpoints. Zero fields do not filter.
+type EndpointQuery struct {
+	OrgID      string
+	CertSHA256 string
+	Grade      string
+	Limit      int
+	Cursor     string
+}
+
 // APIKey is a hashed bearer credential belonging to a principal.
 type APIKey struct {
 	IntID       int64
@@ -423,6 +449,9 @@ type Reader interface {
 	// ListACMEObjects pages an account's objects of a kind, oldest first (cursor: "" to start).
 	ListACMEObjects(ctx context.Context, kind, accountID string, limit int, cursor string) ([]ACMEObject, string, error)
 
+	GetEndpoint(ctx context.Context, id string) (*Endpoint, error)
+	ListEndpoints(ctx context.Context, q EndpointQuery) ([]Endpoint, string, error)
+
 	GetOrganization(ctx context.Context, id string) (*Organization, error)
 	GetOrganizationByName(ctx context.Context, name string) (*Organization, error)
 	ListOrganizations(ctx context.Context, q ListQuery) ([]Organization, string, error)
@@ -485,6 +514,12 @@ type Tx interface {
 	DeleteACMEObject(ctx context.Context, kind, id string) error
 	// DeleteExpiredACMEObjects removes objects of a kind whose ExpiresAt is before t.
 	DeleteExpiredACMEObjects(ctx context.Context, kind string, t time.Time) (int64, error)
+
+	// UpsertEndpoint records a scan of (OrgID, Host, Port, ServerName): a new
+	// endpoint gets e.ID and FirstSeen as given; a known one keeps its ID,
+	// FirstSeen, and (when this scan saw none) its certificate and LastSeen,
+	// which are set back into e.
+	UpsertEndpoint(ctx context.Context, e *Endpoint) error
 
 	InsertOrganization(ctx context.Context, o *Organization) error
 	UpdateOrganization(ctx context.Context, o *Organization) error

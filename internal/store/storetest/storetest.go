@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditSearch", testAuditSearch},
 		{"RevokedAndCRLs", testRevokedAndCRLs},
 		{"ACMEObjects", testACMEObjects},
+		{"Endpoints", testEndpoints},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

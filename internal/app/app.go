@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/ca"
 	"github.com/signet-pki/signet/internal/config"
+	"github.com/signet-pki/signet/internal/discovery"
 	"github.com/signet-pki/signet/internal/httpapi"
 	"github.com/signet-pki/signet/internal/inventory"
 	"github.com/signet-pki/signet/internal/issuance"
@@ -38,6 +40,7 @@ type App struct {
 	Inventory  *inventory.Service
 	APIKeys    *auth.APIKeys
 	Revocation *revocation.Service
+	Discovery  *discovery.Service
 	endpoints  *endpoints
 	Directory  *auth.Directory
 	Audit      *audit.Service
@@ -106,14 +109,33 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	}
 	listener.to = a.Revocation
 	a.Inventory = inventory.New(a.Store, a.now)
+	allowed, err := discovery.ParseAllowed(a.Config.DiscoveryAllowedNetworks)
+	if err != nil {
+		return err
+	}
+	a.Discovery = discovery.NewService(a.Store, a.Issuance, discovery.Config{Allowed: allowed, Now: a.now,
+		Prober: &discovery.Prober{Roots: a.trustAnchors, Now: a.now}})
 	metrics := telemetry.New(telemetry.Sources{Pool: a.Store.Pool, Leader: a.Store.IsLeader, Database: a.Store.Name(),
 		Summary: func(ctx context.Context) (*store.Summary, error) { return a.Store.Summarize(ctx, a.now(), "") }})
 	a.API = httpapi.New(httpapi.Services{CAs: a.CAs, Profiles: a.Profiles, Issuance: a.Issuance,
 		Inventory: a.Inventory, APIKeys: a.APIKeys, Directory: a.Directory, Audit: a.Audit,
 		Auth: a.APIKeys, ClientCerts: auth.NewClientCerts(a.Store, a.now), Now: a.now,
-		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(), Revocation: a.Revocation,
+		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(), Revocation: a.Revocation, Discovery: a.Discovery,
 	}, a.Log)
 	return nil
+}
+
+// trustAnchors are the system's roots plus Signet's own CAs: what scanned
+// endpoints' chains are checked against.
+func (a *App) trustAnchors() *x509.CertPool {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, iss := range a.CAs.All() {
+		pool.AddCert(iss.Cert)
+	}
+	return pool
 }
 
 // ready is /readyz: the database answers with every migration applied and

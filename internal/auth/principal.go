@@ -102,6 +102,7 @@ const (
 	PermCertUpdate    Permission = "certificate:update" // owner, labels, custom fields
 	PermAuditRead     Permission = "audit:read"
 	PermMetricsRead   Permission = "metrics:read"
+	PermDiscovery     Permission = "discovery:scan" // scan networks and record what is found
 )
 
 // rolePermissions is the permission matrix, the single source of truth.
@@ -110,7 +111,7 @@ var rolePermissions = map[string][]Permission{
 		PermCARead, PermCAManage, PermTemplateRead, PermTemplateWrite, PermProfileRead,
 		PermProfileWrite, PermRequestRead, PermEnroll, PermApprove, PermCertRead,
 		PermCertRevoke, PermCertImport, PermCertUpdate, PermKeyRead, PermOrgRead, PermTeamManage,
-		PermPrincipalRead, PermFieldManage,
+		PermPrincipalRead, PermFieldManage, PermDiscovery,
 	},
 	RoleRequester: {
 		PermCARead, PermTemplateRead, PermProfileRead, PermRequestRead, PermEnroll,

@@ -66,7 +66,8 @@ func NewRoot() *cobra.Command {
 		newRequestCmd(g), newAPIKeyCmd(g), newMeCmd(g), newOrgCmd(g), newTeamCmd(g),
 		newPrincipalCmd(g, "user", "user", "/api/v1/users"),
 		newPrincipalCmd(g, "service-account", "service account", "/api/v1/service-accounts"), newAuditCmd(g), newBackupCmd(), newRestoreCmd(),
-		newCRLCmd(g), newOCSPCmd(g), newMigrateCmd())
+		newCRLCmd(g), newOCSPCmd(g), newMigrateCmd(),
+		newDiscoveryCmd(g), newEndpointCmd(g))
 	markRunErrors(root)
 	return root
 }

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -29,9 +31,12 @@ type Config struct {
 	CRLExpiredGrace time.Duration `yaml:"crl_expired_grace"`
 	// OCSPCacheSize bounds the pre-signed OCSP responses kept per node
 	// (0: the default, 100,000; negative: no cache, every answer signed anew).
-	OCSPCacheSize int    `yaml:"ocsp_cache_size"`
-	LogLevel      string `yaml:"log_level"`  // debug | info | warn | error
-	LogFormat     string `yaml:"log_format"` // text | json
+	OCSPCacheSize int `yaml:"ocsp_cache_size"`
+	// DiscoveryAllowedNetworks are the CIDR ranges discovery scans may touch
+	// (none: scanning is off). SIGNET_DISCOVERY_ALLOWED_NETWORKS, comma-separated.
+	DiscoveryAllowedNetworks []string `yaml:"discovery_allowed_networks"`
+	LogLevel                 string   `yaml:"log_level"`  // debug | info | warn | error
+	LogFormat                string   `yaml:"log_format"` // text | json
 
 	// Secrets come from the environment only, never from the file or flags
 	// (flags show up in process listings).
@@ -70,6 +75,9 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set(&c.Listen, "SIGNET_LISTEN")
 	set(&c.PublicURL, "SIGNET_PUBLIC_URL")
 	set(&c.OCSPSigning, "SIGNET_OCSP_SIGNING")
+	if v := getenv("SIGNET_DISCOVERY_ALLOWED_NETWORKS"); v != "" {
+		c.DiscoveryAllowedNetworks = strings.Split(v, ",")
+	}
 	set(&c.LogLevel, "SIGNET_LOG_LEVEL")
 	set(&c.LogFormat, "SIGNET_LOG_FORMAT")
 	set(&c.KeyPassphrase, "SIGNET_KEY_PASSPHRASE")
@@ -97,6 +105,13 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	for _, n := range c.DiscoveryAllowedNetworks {
+		if _, err := netip.ParsePrefix(strings.TrimSpace(n)); err != nil {
+			if _, err := netip.ParseAddr(strings.TrimSpace(n)); err != nil {
+				errs = append(errs, fmt.Errorf("discovery_allowed_networks: %q is neither a CIDR range nor an address", n))
+			}
+		}
 	}
 	if c.CRLValidity < 0 || c.CRLInterval < 0 || c.CRLExpiredGrace < 0 {
 		errs = append(errs, errors.New("crl_validity, crl_interval and crl_expired_grace must not be negative"))

@@ -105,7 +105,7 @@ func TestProbeAndRateThreeServers(t *testing.T) {
 
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.cert)
-	p := &Prober{Roots: roots, Timeout: 3 * time.Second}
+	p := &Prober{Roots: func() *x509.CertPool { return roots }, Timeout: 3 * time.Second}
 	tests := []struct {
 		name         string
 		ep           Endpoint

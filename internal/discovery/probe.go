@@ -40,8 +40,8 @@ func (e Endpoint) serverName() string {
 
 // Prober connects to endpoints. Zero values take defaults.
 type Prober struct {
-	Timeout     time.Duration  // per connection (default 5 s)
-	Roots       *x509.CertPool // trust anchors (nil: the system's); Signet adds its own CAs
+	Timeout     time.Duration         // per connection (default 5 s)
+	Roots       func() *x509.CertPool // trust anchors, read per probe (nil: the system's); Signet adds its own CAs
 	Now         func() time.Time
 	Dial        func(ctx context.Context, network, addr string) (net.Conn, error)
 	Parallelism int // handshakes at once while enumerating one endpoint (default 4)
@@ -235,7 +235,11 @@ func (p *Prober) verify(e Endpoint, chain []*x509.Certificate) string {
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	opts := x509.VerifyOptions{Roots: p.Roots, Intermediates: inter, CurrentTime: p.now(), DNSName: e.serverName()}
+	var roots *x509.CertPool
+	if p.Roots != nil {
+		roots = p.Roots()
+	}
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: p.now(), DNSName: e.serverName()}
 	if opts.DNSName == "" {
 		opts.DNSName = e.Host // an IP address: x509 checks IP SANs for it
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/ca"
+	"github.com/signet-pki/signet/internal/discovery"
 	"github.com/signet-pki/signet/internal/inventory"
 	"github.com/signet-pki/signet/internal/issuance"
 	"github.com/signet-pki/signet/internal/problem"
@@ -46,6 +47,7 @@ type Services struct {
 	Directory   *auth.Directory
 	Audit       *audit.Service
 	Revocation  *revocation.Service
+	Discovery   *discovery.Service
 	Auth        Authenticator
 	ClientCerts CertAuthenticator
 	// Ready reports whether the server can take traffic: database
@@ -106,6 +108,7 @@ func (a *API) table() []route {
 	rs = append(rs, a.apiKeyRoutes()...)
 	rs = append(rs, a.directoryRoutes()...)
 	rs = append(rs, a.revocationRoutes()...)
+	rs = append(rs, a.discoveryRoutes()...)
 	return rs
 }
 

@@ -195,3 +195,50 @@ func (s *Service) RecordServerCertificate(ctx context.Context, caID, purpose str
 		return nil
 	})
 }
+
+// ImportDiscovered records a certificate found on the network (source
+// "discovered") unless the inventory has it already, which is then returned
+// as is: a certificate Signet issued stays an issued one.
+func (s *Service) ImportDiscovered(ctx context.Context, orgID string, der []byte) (*store.Certificate, error) {
+	caller, err := auth.RequireIn(ctx, auth.PermDiscovery, orgID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, problem.Invalid("certificate_invalid", "the served certificate does not parse: %v", err)
+	}
+	now := s.now()
+	rec := &store.Certificate{
+		Serial: certutil.SerialHex(c.SerialNumber), OrgID: orgID, Issuer: c.Issuer.String(), Subject: c.Subject.String(),
+		CommonName: c.Subject.CommonName, SANs: sanStrings(c), KeyType: certutil.KeyTypeLabel(c.PublicKey),
+		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), SHA1: certutil.SHA1Hex(der), SHA256: certutil.SHA256Hex(der),
+		DER: der, Status: store.CertActive, Source: store.SourceDiscovered, CreatedAt: now, UpdatedAt: now,
+	}
+	if existing, err := s.store.GetCertificateBySHA256(ctx, rec.SHA256); err == nil {
+		return existing, nil
+	}
+	if iss, ok := s.cas.FindIssuer(ctx, c); ok {
+		rec.CAID = iss.CA.ID
+	}
+	var out *store.Certificate
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		out = nil
+		skip, err := importOne(ctx, tx, rec)
+		if err != nil {
+			return err
+		}
+		if skip != nil {
+			if existing, err := tx.GetCertificateBySHA256(ctx, rec.SHA256); err == nil {
+				out = existing
+				return nil
+			}
+			return problem.Conflict(skip.Code, "%s", skip.Reason)
+		}
+		tx.AppendAudit(caller.Event(now, orgID, "certificate.discover", "certificate", rec.Serial,
+			map[string]any{"subject": rec.Subject, "issuer": rec.Issuer, "sha256": rec.SHA256}))
+		out = rec
+		return nil
+	})
+	return out, err
+}

@@ -23,6 +23,7 @@ type Store interface {
 	GetRequest(ctx context.Context, id string) (*store.Request, error)
 	ListRequests(ctx context.Context, q store.ListQuery) ([]store.Request, string, error)
 	GetCertificate(ctx context.Context, serial string) (*store.Certificate, error)
+	GetCertificateBySHA256(ctx context.Context, sha256 string) (*store.Certificate, error)
 	GetIdempotency(ctx context.Context, principalID, key string) (*store.Idempotency, error)
 	auth.OrgLookup
 	Update(ctx context.Context, fn func(tx store.Tx) error) error

@@ -109,6 +109,7 @@ func (a *API) table() []route {
 	rs = append(rs, a.directoryRoutes()...)
 	rs = append(rs, a.revocationRoutes()...)
 	rs = append(rs, a.discoveryRoutes()...)
+	rs = append(rs, a.reportRoutes()...)
 	return rs
 }
 

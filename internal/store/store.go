@@ -307,6 +307,38 @@ type EndpointQuery struct {
 	Cursor     string
 }
 
+// NotificationRule says who hears of which events, and how. Its filters
+// and targets are the notify package's JSON.
+type NotificationRule struct {
+	IntID     int64
+	ID        string // "nr_..."
+	OrgID     string
+	Name      string
+	Event     string // certificate.expiring | certificate.issue | certificate.revoke | ...
+	Spec      []byte // JSON: thresholds, filters, recipients, channels
+	Enabled   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Notification is one message to one target, sent at most once per DedupeKey.
+type Notification struct {
+	IntID       int64
+	ID          string // "ntf_..."
+	OrgID       string
+	RuleID      string
+	DedupeKey   string // unique: rule, object, threshold and target
+	Channel     string // email | webhook
+	Target      string // address or URL
+	Status      string // pending | sent | failed (gave up)
+	Attempts    int
+	LastError   string
+	Payload     []byte // JSON
+	NextAttempt time.Time
+	CreatedAt   time.Time
+	SentAt      *time.Time
+}
+
 // APIKey is a hashed bearer credential belonging to a principal.
 type APIKey struct {
 	IntID       int64
@@ -452,6 +484,12 @@ type Reader interface {
 	GetEndpoint(ctx context.Context, id string) (*Endpoint, error)
 	ListEndpoints(ctx context.Context, q EndpointQuery) ([]Endpoint, string, error)
 
+	GetNotificationRule(ctx context.Context, id string) (*NotificationRule, error)
+	ListNotificationRules(ctx context.Context, q ListQuery) ([]NotificationRule, string, error) // q.Status "enabled" filters
+	// DueNotifications lists pending notifications whose NextAttempt is before t, oldest first.
+	DueNotifications(ctx context.Context, t time.Time, limit int) ([]Notification, error)
+	ListNotifications(ctx context.Context, q ListQuery) ([]Notification, string, error) // newest first; q.Status filters
+
 	GetOrganization(ctx context.Context, id string) (*Organization, error)
 	GetOrganizationByName(ctx context.Context, name string) (*Organization, error)
 	ListOrganizations(ctx context.Context, q ListQuery) ([]Organization, string, error)
@@ -520,6 +558,14 @@ type Tx interface {
 	// FirstSeen, and (when this scan saw none) its certificate and LastSeen,
 	// which are set back into e.
 	UpsertEndpoint(ctx context.Context, e *Endpoint) error
+
+	InsertNotificationRule(ctx context.Context, r *NotificationRule) error
+	UpdateNotificationRule(ctx context.Context, r *NotificationRule) error
+	DeleteNotificationRule(ctx context.Context, id string) error
+	// InsertNotification queues a message; ErrDuplicate when its DedupeKey was queued before.
+	InsertNotification(ctx context.Context, n *Notification) error
+	// UpdateNotification records an attempt (Status, Attempts, LastError, NextAttempt, SentAt).
+	UpdateNotification(ctx context.Context, n *Notification) error
 
 	InsertOrganization(ctx context.Context, o *Organization) error
 	UpdateOrganization(ctx context.Context, o *Organization) error

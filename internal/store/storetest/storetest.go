@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RevokedAndCRLs", testRevokedAndCRLs},
 		{"ACMEObjects", testACMEObjects},
 		{"Endpoints", testEndpoints},
+		{"Notifications", testNotifications},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"github.com/signet-pki/signet/internal/inventory"
 	"github.com/signet-pki/signet/internal/issuance"
 	"github.com/signet-pki/signet/internal/keystore"
+	"github.com/signet-pki/signet/internal/notify"
 	"github.com/signet-pki/signet/internal/profile"
 	"github.com/signet-pki/signet/internal/revocation"
 	"github.com/signet-pki/signet/internal/store"
@@ -41,6 +42,7 @@ type App struct {
 	APIKeys    *auth.APIKeys
 	Revocation *revocation.Service
 	Discovery  *discovery.Service
+	Notify     *notify.Service
 	endpoints  *endpoints
 	Directory  *auth.Directory
 	Audit      *audit.Service
@@ -113,6 +115,9 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	if err != nil {
 		return err
 	}
+	sm := a.Config.SMTP
+	a.Notify = notify.New(a.Store, notify.Config{Now: a.now, Logger: a.Log, SMTP: notify.SMTPConfig{Host: sm.Host, Port: sm.Port,
+		From: sm.From, Username: sm.Username, Password: sm.Password, StartTLS: sm.StartTLS, InsecureSkipVerify: sm.InsecureSkipVerify}})
 	a.Discovery = discovery.NewService(a.Store, a.Issuance, discovery.Config{Allowed: allowed, Now: a.now,
 		Prober: &discovery.Prober{Roots: a.trustAnchors, Now: a.now}})
 	metrics := telemetry.New(telemetry.Sources{Pool: a.Store.Pool, Leader: a.Store.IsLeader, Database: a.Store.Name(),
@@ -120,7 +125,7 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	a.API = httpapi.New(httpapi.Services{CAs: a.CAs, Profiles: a.Profiles, Issuance: a.Issuance,
 		Inventory: a.Inventory, APIKeys: a.APIKeys, Directory: a.Directory, Audit: a.Audit,
 		Auth: a.APIKeys, ClientCerts: auth.NewClientCerts(a.Store, a.now), Now: a.now,
-		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(), Revocation: a.Revocation, Discovery: a.Discovery,
+		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(), Revocation: a.Revocation, Discovery: a.Discovery, Notify: a.Notify,
 	}, a.Log)
 	return nil
 }
@@ -165,6 +170,7 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	go a.Revocation.Run(jobs, a.Store.IsLeader)
+	go a.Notify.Run(jobs, a.Store.IsLeader, time.Minute)
 	srv := &http.Server{
 		Handler:           a.API,
 		ReadHeaderTimeout: 10 * time.Second,

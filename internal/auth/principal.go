@@ -103,6 +103,7 @@ const (
 	PermAuditRead     Permission = "audit:read"
 	PermMetricsRead   Permission = "metrics:read"
 	PermDiscovery     Permission = "discovery:scan" // scan networks and record what is found
+	PermNotifyManage  Permission = "notification:manage"
 )
 
 // rolePermissions is the permission matrix, the single source of truth.
@@ -111,7 +112,7 @@ var rolePermissions = map[string][]Permission{
 		PermCARead, PermCAManage, PermTemplateRead, PermTemplateWrite, PermProfileRead,
 		PermProfileWrite, PermRequestRead, PermEnroll, PermApprove, PermCertRead,
 		PermCertRevoke, PermCertImport, PermCertUpdate, PermKeyRead, PermOrgRead, PermTeamManage,
-		PermPrincipalRead, PermFieldManage, PermDiscovery,
+		PermPrincipalRead, PermFieldManage, PermDiscovery, PermNotifyManage,
 	},
 	RoleRequester: {
 		PermCARead, PermTemplateRead, PermProfileRead, PermRequestRead, PermEnroll,

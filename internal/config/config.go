@@ -35,13 +35,26 @@ type Config struct {
 	// DiscoveryAllowedNetworks are the CIDR ranges discovery scans may touch
 	// (none: scanning is off). SIGNET_DISCOVERY_ALLOWED_NETWORKS, comma-separated.
 	DiscoveryAllowedNetworks []string `yaml:"discovery_allowed_networks"`
-	LogLevel                 string   `yaml:"log_level"`  // debug | info | warn | error
-	LogFormat                string   `yaml:"log_format"` // text | json
+	// SMTP is the relay notifications are mailed through (password: SIGNET_SMTP_PASSWORD).
+	SMTP      SMTP   `yaml:"smtp"`
+	LogLevel  string `yaml:"log_level"`  // debug | info | warn | error
+	LogFormat string `yaml:"log_format"` // text | json
 
 	// Secrets come from the environment only, never from the file or flags
 	// (flags show up in process listings).
 	KeyPassphrase string `yaml:"-"` // SIGNET_KEY_PASSPHRASE; else a key file in DataDir
 	AdminAPIKey   string `yaml:"-"` // SIGNET_ADMIN_API_KEY, used on first start only
+}
+
+// SMTP is the mail relay for notifications.
+type SMTP struct {
+	Host               string `yaml:"host"`
+	Port               int    `yaml:"port"` // default 587
+	From               string `yaml:"from"`
+	Username           string `yaml:"username"`
+	Password           string `yaml:"-"` // SIGNET_SMTP_PASSWORD only
+	StartTLS           bool   `yaml:"starttls"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // test relays only
 }
 
 // Defaults returns the zero-configuration settings.
@@ -75,6 +88,10 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set(&c.Listen, "SIGNET_LISTEN")
 	set(&c.PublicURL, "SIGNET_PUBLIC_URL")
 	set(&c.OCSPSigning, "SIGNET_OCSP_SIGNING")
+	set(&c.SMTP.Host, "SIGNET_SMTP_HOST")
+	set(&c.SMTP.From, "SIGNET_SMTP_FROM")
+	set(&c.SMTP.Username, "SIGNET_SMTP_USERNAME")
+	set(&c.SMTP.Password, "SIGNET_SMTP_PASSWORD")
 	if v := getenv("SIGNET_DISCOVERY_ALLOWED_NETWORKS"); v != "" {
 		c.DiscoveryAllowedNetworks = strings.Split(v, ",")
 	}

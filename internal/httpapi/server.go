@@ -22,6 +22,7 @@ import (
 	"github.com/signet-pki/signet/internal/discovery"
 	"github.com/signet-pki/signet/internal/inventory"
 	"github.com/signet-pki/signet/internal/issuance"
+	"github.com/signet-pki/signet/internal/notify"
 	"github.com/signet-pki/signet/internal/problem"
 	"github.com/signet-pki/signet/internal/profile"
 	"github.com/signet-pki/signet/internal/revocation"
@@ -48,6 +49,7 @@ type Services struct {
 	Audit       *audit.Service
 	Revocation  *revocation.Service
 	Discovery   *discovery.Service
+	Notify      *notify.Service
 	Auth        Authenticator
 	ClientCerts CertAuthenticator
 	// Ready reports whether the server can take traffic: database
@@ -110,6 +112,7 @@ func (a *API) table() []route {
 	rs = append(rs, a.revocationRoutes()...)
 	rs = append(rs, a.discoveryRoutes()...)
 	rs = append(rs, a.reportRoutes()...)
+	rs = append(rs, a.notifyRoutes()...)
 	return rs
 }
 

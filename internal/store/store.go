@@ -339,6 +339,19 @@ type Notification struct {
 	SentAt      *time.Time
 }
 
+// Agent is a renewal agent as it last reported itself.
+type Agent struct {
+	IntID       int64
+	ID          string // chosen by the agent (stable per host), unique per organization
+	OrgID       string
+	PrincipalID string // who it authenticates as
+	Hostname    string
+	Version     string
+	Report      []byte // JSON: the certificates it manages and their state
+	FirstSeen   time.Time
+	LastCheckIn time.Time
+}
+
 // APIKey is a hashed bearer credential belonging to a principal.
 type APIKey struct {
 	IntID       int64
@@ -490,6 +503,9 @@ type Reader interface {
 	DueNotifications(ctx context.Context, t time.Time, limit int) ([]Notification, error)
 	ListNotifications(ctx context.Context, q ListQuery) ([]Notification, string, error) // newest first; q.Status filters
 
+	GetAgent(ctx context.Context, orgID, id string) (*Agent, error)
+	ListAgents(ctx context.Context, q ListQuery) ([]Agent, string, error)
+
 	GetOrganization(ctx context.Context, id string) (*Organization, error)
 	GetOrganizationByName(ctx context.Context, name string) (*Organization, error)
 	ListOrganizations(ctx context.Context, q ListQuery) ([]Organization, string, error)
@@ -566,6 +582,9 @@ type Tx interface {
 	InsertNotification(ctx context.Context, n *Notification) error
 	// UpdateNotification records an attempt (Status, Attempts, LastError, NextAttempt, SentAt).
 	UpdateNotification(ctx context.Context, n *Notification) error
+
+	// UpsertAgent records a check-in (FirstSeen kept from the first one and set back into a).
+	UpsertAgent(ctx context.Context, a *Agent) error
 
 	InsertOrganization(ctx context.Context, o *Organization) error
 	UpdateOrganization(ctx context.Context, o *Organization) error

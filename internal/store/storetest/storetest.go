@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ACMEObjects", testACMEObjects},
 		{"Endpoints", testEndpoints},
 		{"Notifications", testNotifications},
+		{"Agents", testAgents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

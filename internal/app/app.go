@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/signet-pki/signet/internal/agent"
 	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/ca"
@@ -125,7 +126,7 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	a.API = httpapi.New(httpapi.Services{CAs: a.CAs, Profiles: a.Profiles, Issuance: a.Issuance,
 		Inventory: a.Inventory, APIKeys: a.APIKeys, Directory: a.Directory, Audit: a.Audit,
 		Auth: a.APIKeys, ClientCerts: auth.NewClientCerts(a.Store, a.now), Now: a.now,
-		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(), Revocation: a.Revocation, Discovery: a.Discovery, Notify: a.Notify,
+		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(), Revocation: a.Revocation, Discovery: a.Discovery, Notify: a.Notify, Agents: agent.NewRegistry(a.Store, a.now),
 	}, a.Log)
 	return nil
 }

@@ -67,7 +67,8 @@ func NewRoot() *cobra.Command {
 		newPrincipalCmd(g, "user", "user", "/api/v1/users"),
 		newPrincipalCmd(g, "service-account", "service account", "/api/v1/service-accounts"), newAuditCmd(g), newBackupCmd(), newRestoreCmd(),
 		newCRLCmd(g), newOCSPCmd(g), newMigrateCmd(),
-		newDiscoveryCmd(g), newEndpointCmd(g), newReportCmd(g), newNotifyCmd(g))
+		newDiscoveryCmd(g), newEndpointCmd(g), newReportCmd(g), newNotifyCmd(g),
+		newAgentCmd(g))
 	markRunErrors(root)
 	return root
 }

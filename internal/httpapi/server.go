@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signet-pki/signet/internal/agent"
 	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/ca"
@@ -50,6 +51,7 @@ type Services struct {
 	Revocation  *revocation.Service
 	Discovery   *discovery.Service
 	Notify      *notify.Service
+	Agents      *agent.Registry
 	Auth        Authenticator
 	ClientCerts CertAuthenticator
 	// Ready reports whether the server can take traffic: database
@@ -113,6 +115,7 @@ func (a *API) table() []route {
 	rs = append(rs, a.discoveryRoutes()...)
 	rs = append(rs, a.reportRoutes()...)
 	rs = append(rs, a.notifyRoutes()...)
+	rs = append(rs, a.agentRoutes()...)
 	return rs
 }
 

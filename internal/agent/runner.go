@@ -1,0 +1,317 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the agent's YAML file.
+type Config struct {
+	Server       string        `yaml:"server"`
+	APIKey       string        `yaml:"-"` // SIGNET_API_KEY only
+	CACert       string        `yaml:"ca_cert"` // PEM file trusted for the server's TLS (default: system roots)
+	ID           string        `yaml:"id"`      // default: the host name
+	Interval     time.Duration `yaml:"interval"`
+	Certificates []Managed     `yaml:"certificates"`
+}
+
+// Managed is one certificate the agent keeps fresh.
+type Managed struct {
+	Name          string   `yaml:"name"`
+	Profile       string   `yaml:"profile"`
+	CommonName    string   `yaml:"common_name"`
+	SANs          []string `yaml:"sans"`
+	CertPath      string   `yaml:"cert_path"`  // leaf and chain, PEM
+	KeyPath       string   `yaml:"key_path"`   // PKCS#8 PEM, written 0600
+	Mode          uint32   `yaml:"mode"`       // certificate file mode (default 0644)
+	RenewAt       float64  `yaml:"renew_at"`   // fraction of the lifetime after which to renew (default 2/3)
+	ReloadCommand string   `yaml:"reload"`     // run with sh -c after new files are in place
+	ValidityDays  int      `yaml:"validity_days"`
+}
+
+// Runner checks and renews the managed certificates. The key is made on
+// the host and only a CSR leaves it.
+type Runner struct {
+	cfg    Config
+	client *http.Client
+	now    func() time.Time
+	log    *slog.Logger
+	status map[string]CertStatus
+}
+
+// NewRunner validates cfg and returns a runner.
+func NewRunner(cfg Config, client *http.Client, now func() time.Time, log *slog.Logger) (*Runner, error) {
+	if cfg.Server == "" || cfg.APIKey == "" {
+		return nil, errors.New("agent: server and an API key (SIGNET_API_KEY) are required")
+	}
+	if cfg.ID == "" {
+		cfg.ID, _ = os.Hostname()
+	}
+	for i := range cfg.Certificates {
+		m := &cfg.Certificates[i]
+		if m.Name == "" || m.Profile == "" || m.CertPath == "" || m.KeyPath == "" || (m.CommonName == "" && len(m.SANs) == 0) {
+			return nil, fmt.Errorf("agent: certificate %d needs name, profile, cert_path, key_path and a common name or SANs", i+1)
+		}
+		if m.RenewAt <= 0 || m.RenewAt >= 1 {
+			m.RenewAt = 2.0 / 3
+		}
+		if m.Mode == 0 {
+			m.Mode = 0o644
+		}
+	}
+	return &Runner{cfg: cfg, client: client, now: now, log: log, status: map[string]CertStatus{}}, nil
+}
+
+// RunOnce checks every certificate once, renews what is due and checks in.
+func (r *Runner) RunOnce(ctx context.Context) error {
+	var errs []error
+	for _, m := range r.cfg.Certificates {
+		st, err := r.check(ctx, m)
+		if err != nil {
+			st.State, st.Error = "failed", err.Error()
+			errs = append(errs, fmt.Errorf("%s: %w", m.Name, err))
+		}
+		r.status[m.Name] = st
+	}
+	if err := r.checkIn(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("check in: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Run repeats RunOnce every Interval until ctx ends.
+func (r *Runner) Run(ctx context.Context) error {
+	every := r.cfg.Interval
+	if every <= 0 {
+		every = time.Hour
+	}
+	for {
+		if err := r.RunOnce(ctx); err != nil {
+			r.log.Warn("agent round", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(every):
+		}
+	}
+}
+
+func (r *Runner) check(ctx context.Context, m Managed) (CertStatus, error) {
+	st := CertStatus{Name: m.Name, Path: m.CertPath, State: "ok"}
+	cert, err := readLeaf(m.CertPath)
+	reason := ""
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		reason, st.State = "no certificate yet", "missing"
+	case err != nil:
+		return st, err
+	default:
+		st.Serial, st.NotAfter = strings.ToLower(cert.SerialNumber.Text(16)), cert.NotAfter
+		life := cert.NotAfter.Sub(cert.NotBefore)
+		switch due := cert.NotBefore.Add(time.Duration(float64(life) * m.RenewAt)); {
+		case !r.now().Before(due):
+			reason = fmt.Sprintf("%.0f%% of its lifetime has passed", m.RenewAt*100)
+		default:
+			status, err := r.serverStatus(ctx, st.Serial)
+			if err != nil {
+				return st, err
+			}
+			if status == "revoked" || status == "on_hold" {
+				reason = "the server reports it " + status
+			}
+		}
+	}
+	if reason == "" {
+		return st, nil
+	}
+	r.log.Info("renewing", "certificate", m.Name, "why", reason)
+	notAfter, serial, err := r.renew(ctx, m)
+	if err != nil {
+		return st, err
+	}
+	st.Serial, st.NotAfter, st.RenewedAt, st.State = serial, notAfter, r.now(), "renewed"
+	if m.ReloadCommand != "" {
+		out, err := exec.CommandContext(ctx, "sh", "-c", m.ReloadCommand).CombinedOutput()
+		if err != nil {
+			return st, fmt.Errorf("reload command: %w: %s", err, bytes.TrimSpace(out))
+		}
+	}
+	return st, nil
+}
+
+// renew makes a key here, has the server sign a CSR and writes both files
+// atomically, the key first (a certificate never points at a missing key).
+func (r *Runner) renew(ctx context.Context, m Managed) (time.Time, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	csr, err := makeCSR(key, m)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	var res struct {
+		Certificate struct {
+			Serial         string    `json:"serial"`
+			NotAfter       time.Time `json:"not_after"`
+			CertificatePEM string    `json:"certificate_pem"`
+		} `json:"certificate"`
+		ChainPEM string `json:"chain_pem"`
+	}
+	body := map[string]any{"profile": m.Profile, "csr": csr}
+	if m.ValidityDays > 0 {
+		body["validity_days"] = m.ValidityDays
+	}
+	if err := r.call(ctx, http.MethodPost, "/api/v1/certificates", body, &res); err != nil {
+		return time.Time{}, "", err
+	}
+	if res.Certificate.CertificatePEM == "" {
+		return time.Time{}, "", errors.New("the request awaits approval; the agent retries at its next round")
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	if err := writeAtomic(m.KeyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return time.Time{}, "", err
+	}
+	if err := writeAtomic(m.CertPath, []byte(res.Certificate.CertificatePEM+res.ChainPEM), os.FileMode(m.Mode)); err != nil {
+		return time.Time{}, "", err
+	}
+	return res.Certificate.NotAfter, res.Certificate.Serial, nil
+}
+
+func makeCSR(key crypto.Signer, m Managed) (string, error) {
+	tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: m.CommonName}}
+	for _, s := range m.SANs {
+		if ip := net.ParseIP(s); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, s)
+		}
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, key)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})), nil
+}
+
+func (r *Runner) serverStatus(ctx context.Context, serial string) (string, error) {
+	var c struct {
+		Status string `json:"status"`
+	}
+	if err := r.call(ctx, http.MethodGet, "/api/v1/certificates/"+serial, nil, &c); err != nil {
+		return "", err
+	}
+	return c.Status, nil
+}
+
+func (r *Runner) checkIn(ctx context.Context) error {
+	host, _ := os.Hostname()
+	rep := Report{ID: r.cfg.ID, Hostname: host, Version: "1", Interval: r.cfg.Interval}
+	for _, m := range r.cfg.Certificates {
+		rep.Certificates = append(rep.Certificates, r.status[m.Name])
+	}
+	return r.call(ctx, http.MethodPost, "/api/v1/agents/check-in", rep, nil)
+}
+
+func (r *Runner) call(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(r.cfg.Server, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+r.cfg.APIKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "signet-agent")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var p struct {
+			Detail string `json:"detail"`
+			Code   string `json:"code"`
+		}
+		_ = json.Unmarshal(b, &p)
+		return fmt.Errorf("%s %s: HTTP %d %s: %s", method, path, resp.StatusCode, p.Code, p.Detail)
+	}
+	if out != nil && len(b) > 0 {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func readLeaf(path string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("%s: no PEM certificate", path)
+	}
+	return x509.ParseCertificate(blk.Bytes)
+}
+
+// writeAtomic replaces path with data through a temporary file and rename,
+// so a reader never sees half a file.
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,92 @@
+package test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signet-pki/signet/internal/agent"
+)
+
+// TestAgentRenewsWritesReloadsAndChecksIn: the agent creates the files,
+// leaves a fresh certificate alone, renews one near the end of its life and
+// one the server revoked, runs the reload command each time, and the
+// server lists it with the certificate it manages.
+func TestAgentRenewsWritesReloadsAndChecksIn(t *testing.T) {
+	e := newEnv(t)
+	key := e.newKey(t, "web-agent", "requester")
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "reloads")
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	cfg := agent.Config{Server: e.URL, APIKey: key, ID: "web-1", Certificates: []agent.Managed{{
+		Name: "web", Profile: "tls-server", CommonName: "web.example.com", SANs: []string{"web.example.com", "127.0.0.1"},
+		CertPath: filepath.Join(dir, "tls", "web.crt"), KeyPath: filepath.Join(dir, "tls", "web.key"), ValidityDays: 30,
+		ReloadCommand: "echo reloaded >> " + marker}}}
+	r, err := agent.NewRunner(cfg, e.Client, clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	serialOf := func() string {
+		t.Helper()
+		out := readFile(t, cfg.Certificates[0].CertPath)
+		c := parseCertFile(t, cfg.Certificates[0].CertPath)
+		if !strings.Contains(out, "BEGIN CERTIFICATE") {
+			t.Fatal("no certificate written")
+		}
+		return strings.ToLower(c.SerialNumber.Text(16))
+	}
+	reloads := func() int {
+		b, _ := os.ReadFile(marker)
+		return strings.Count(string(b), "reloaded")
+	}
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := serialOf()
+	if fi, err := os.Stat(cfg.Certificates[0].KeyPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	if reloads() != 1 {
+		t.Fatalf("reload ran %d times, want 1", reloads())
+	}
+	if err := r.RunOnce(ctx); err != nil || serialOf() != first || reloads() != 1 {
+		t.Fatalf("a fresh certificate was renewed (err %v)", err)
+	}
+	// Near the end of its life (past 2/3 of 30 days).
+	mu.Lock()
+	now = now.Add(21 * 24 * time.Hour)
+	mu.Unlock()
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second := serialOf()
+	if second == first || reloads() != 2 {
+		t.Fatalf("near expiry: serial %s (was %s), reloads %d", second, first, reloads())
+	}
+	// Revoked on the server: renewed at the next round.
+	e.Must(t, 200, "POST", "/api/v1/certificates/"+second+"/revoke", admin, map[string]any{"reason": "key_compromise"})
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if third := serialOf(); third == second || reloads() != 3 {
+		t.Fatalf("after revocation: serial %s (was %s), reloads %d", third, second, reloads())
+	}
+	agents := e.Must(t, 200, "GET", "/api/v1/agents", admin, nil).Map(t)["items"].([]any)
+	if len(agents) != 1 {
+		t.Fatalf("agents: %v", agents)
+	}
+	a := agents[0].(map[string]any)
+	certs := a["report"].(map[string]any)["certificates"].([]any)
+	if a["id"] != "web-1" || len(certs) != 1 || certs[0].(map[string]any)["state"] != "renewed" {
+		t.Fatalf("agent listing: %v", a)
+	}
+}

@@ -29,7 +29,9 @@ type Registry struct {
 }
 
 // NewRegistry returns the registry.
-func NewRegistry(s RegistryStore, now func() time.Time) *Registry { return &Registry{store: s, now: now} }
+func NewRegistry(s RegistryStore, now func() time.Time) *Registry {
+	return &Registry{store: s, now: now}
+}
 
 // Report is what an agent sends at each check-in.
 type Report struct {

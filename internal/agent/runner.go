@@ -27,7 +27,7 @@ import (
 // Config is the agent's YAML file.
 type Config struct {
 	Server       string        `yaml:"server"`
-	APIKey       string        `yaml:"-"` // SIGNET_API_KEY only
+	APIKey       string        `yaml:"-"`       // SIGNET_API_KEY only
 	CACert       string        `yaml:"ca_cert"` // PEM file trusted for the server's TLS (default: system roots)
 	ID           string        `yaml:"id"`      // default: the host name
 	Interval     time.Duration `yaml:"interval"`
@@ -40,11 +40,11 @@ type Managed struct {
 	Profile       string   `yaml:"profile"`
 	CommonName    string   `yaml:"common_name"`
 	SANs          []string `yaml:"sans"`
-	CertPath      string   `yaml:"cert_path"`  // leaf and chain, PEM
-	KeyPath       string   `yaml:"key_path"`   // PKCS#8 PEM, written 0600
-	Mode          uint32   `yaml:"mode"`       // certificate file mode (default 0644)
-	RenewAt       float64  `yaml:"renew_at"`   // fraction of the lifetime after which to renew (default 2/3)
-	ReloadCommand string   `yaml:"reload"`     // run with sh -c after new files are in place
+	CertPath      string   `yaml:"cert_path"` // leaf and chain, PEM
+	KeyPath       string   `yaml:"key_path"`  // PKCS#8 PEM, written 0600
+	Mode          uint32   `yaml:"mode"`      // certificate file mode (default 0644)
+	RenewAt       float64  `yaml:"renew_at"`  // fraction of the lifetime after which to renew (default 2/3)
+	ReloadCommand string   `yaml:"reload"`    // run with sh -c after new files are in place
 	ValidityDays  int      `yaml:"validity_days"`
 }
 

@@ -46,6 +46,7 @@ func (s *Service) queueExpiring(ctx context.Context, r *store.NotificationRule, 
 		if err != nil {
 			return err
 		}
+		var batch []*store.Notification
 		for i := range page.Items {
 			c := &page.Items[i]
 			left := c.NotAfter.Sub(now)
@@ -58,9 +59,14 @@ func (s *Service) queueExpiring(ctx context.Context, r *store.NotificationRule, 
 				SANs: c.SANs, NotAfter: c.NotAfter, DaysLeft: &days, Threshold: sp.Thresholds[i], Owner: c.Owner,
 				Description: fmt.Sprintf("Certificate %s (%s) expires on %s, in %d days.", c.CommonName, c.Serial,
 					c.NotAfter.UTC().Format(time.DateOnly), days)}
-			if err := s.queue(ctx, r, sp, m, fmt.Sprintf("%s|%s|%d", r.ID, c.Serial, sp.Thresholds[i]), c.Owner); err != nil {
+			ns, err := s.notifications(ctx, r, sp, m, fmt.Sprintf("%s|%s|%d", r.ID, c.Serial, sp.Thresholds[i]), c.Owner)
+			if err != nil {
 				return err
 			}
+			batch = append(batch, ns...)
+		}
+		if err := s.enqueue(ctx, batch); err != nil {
+			return err
 		}
 		if page.NextCursor == "" {
 			return nil
@@ -84,6 +90,7 @@ func (s *Service) queueEvents(ctx context.Context, rules []store.NotificationRul
 		if err != nil {
 			return err
 		}
+		var batch []*store.Notification
 		for _, ev := range evs {
 			s.seq = ev.Seq
 			if ev.Outcome != "success" {
@@ -98,10 +105,15 @@ func (s *Service) queueEvents(ctx context.Context, rules []store.NotificationRul
 				if json.Unmarshal(r.Spec, &sp) != nil {
 					continue
 				}
-				if err := s.queueEvent(ctx, r, &sp, ev); err != nil {
+				ns, err := s.eventNotifications(ctx, r, &sp, ev)
+				if err != nil {
 					return err
 				}
+				batch = append(batch, ns...)
 			}
+		}
+		if err := s.enqueue(ctx, batch); err != nil {
+			return err
 		}
 		if len(evs) < 1000 {
 			return nil
@@ -109,7 +121,7 @@ func (s *Service) queueEvents(ctx context.Context, rules []store.NotificationRul
 	}
 }
 
-func (s *Service) queueEvent(ctx context.Context, r *store.NotificationRule, sp *Spec, ev store.AuditEvent) error {
+func (s *Service) eventNotifications(ctx context.Context, r *store.NotificationRule, sp *Spec, ev store.AuditEvent) ([]*store.Notification, error) {
 	m := Message{Event: ev.Action, Rule: r.ID, OrgID: r.OrgID, Time: ev.Time, ObjectType: ev.ObjectType, ObjectID: ev.ObjectID,
 		Principal: ev.Principal, AuditSeq: ev.Seq, Description: fmt.Sprintf("%s of %s %s by %s.", ev.Action, ev.ObjectType, ev.ObjectID, ev.Principal)}
 	owner := ""
@@ -117,12 +129,12 @@ func (s *Service) queueEvent(ctx context.Context, r *store.NotificationRule, sp 
 		c, err := s.store.GetCertificate(ctx, ev.ObjectID)
 		if err == nil {
 			if !matches(c, sp.Filter) {
-				return nil
+				return nil, nil
 			}
 			m.Serial, m.CommonName, m.SANs, m.NotAfter, m.Owner, owner = c.Serial, c.CommonName, c.SANs, c.NotAfter, c.Owner, c.Owner
 		}
 	}
-	return s.queue(ctx, r, sp, m, fmt.Sprintf("%s|audit-%d", r.ID, ev.Seq), owner)
+	return s.notifications(ctx, r, sp, m, fmt.Sprintf("%s|audit-%d", r.ID, ev.Seq), owner)
 }
 
 func matches(c *store.Certificate, f Filter) bool {
@@ -137,27 +149,40 @@ func matches(c *store.Certificate, f Filter) bool {
 	return true
 }
 
-// queue inserts one notification per target; a dedupe key seen before is
-// skipped, which is what makes every message go out once.
-func (s *Service) queue(ctx context.Context, r *store.NotificationRule, sp *Spec, m Message, key, owner string) error {
+// notifications builds one message per target of a rule.
+func (s *Service) notifications(ctx context.Context, r *store.NotificationRule, sp *Spec, m Message, key, owner string) ([]*store.Notification, error) {
 	payload, err := json.Marshal(m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	targets, err := s.targets(ctx, r.OrgID, sp, owner)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := s.cfg.Now()
+	out := make([]*store.Notification, 0, len(targets))
 	for _, t := range targets {
-		n := &store.Notification{ID: store.NewID("ntf"), OrgID: r.OrgID, RuleID: r.ID, DedupeKey: key + "|" + t.channel + "|" + t.address,
-			Channel: t.channel, Target: t.address, Status: "pending", Payload: payload, NextAttempt: now, CreatedAt: now}
-		err := s.store.Update(ctx, func(tx store.Tx) error { return tx.InsertNotification(ctx, n) })
-		if err != nil && !errors.Is(err, store.ErrDuplicate) {
-			return err
-		}
+		out = append(out, &store.Notification{ID: store.NewID("ntf"), OrgID: r.OrgID, RuleID: r.ID,
+			DedupeKey: key + "|" + t.channel + "|" + t.address, Channel: t.channel, Target: t.address, Status: "pending",
+			Payload: payload, NextAttempt: now, CreatedAt: now})
 	}
-	return nil
+	return out, nil
+}
+
+// enqueue queues messages in one transaction; a dedupe key seen before is
+// skipped, which is what makes every message go out once.
+func (s *Service) enqueue(ctx context.Context, ns []*store.Notification) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		for _, n := range ns {
+			if _, err := tx.QueueNotification(ctx, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 type target struct{ channel, address string }

@@ -578,8 +578,9 @@ type Tx interface {
 	InsertNotificationRule(ctx context.Context, r *NotificationRule) error
 	UpdateNotificationRule(ctx context.Context, r *NotificationRule) error
 	DeleteNotificationRule(ctx context.Context, id string) error
-	// InsertNotification queues a message; ErrDuplicate when its DedupeKey was queued before.
-	InsertNotification(ctx context.Context, n *Notification) error
+	// QueueNotification inserts a message unless its DedupeKey was queued
+	// before (then false, and no error: the transaction goes on).
+	QueueNotification(ctx context.Context, n *Notification) (bool, error)
 	// UpdateNotification records an attempt (Status, Attempts, LastError, NextAttempt, SentAt).
 	UpdateNotification(ctx context.Context, n *Notification) error
 

@@ -107,14 +107,24 @@ func (r reader) ListNotifications(ctx context.Context, q store.ListQuery) ([]sto
 	return items, next, mapErr(err, "list notifications")
 }
 
-// InsertNotification queues a message once per dedupe key.
-func (t *txView) InsertNotification(ctx context.Context, n *store.Notification) error {
+// QueueNotification queues a message once per dedupe key.
+func (t *txView) QueueNotification(ctx context.Context, n *store.Notification) (bool, error) {
 	stamp(&n.CreatedAt, t.now())
 	normTime(&n.NextAttempt)
-	return t.insertRow(ctx, &n.IntID, "notification "+n.ID, `INSERT INTO notifications (id, org_id, rule_id, dedupe_key, channel,
-		target, status, attempts, last_error, payload, next_attempt, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := t.q.ExecContext(ctx, `INSERT INTO notifications (id, org_id, rule_id, dedupe_key, channel,
+		target, status, attempts, last_error, payload, next_attempt, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (dedupe_key) DO NOTHING`,
 		n.ID, n.OrgID, n.RuleID, n.DedupeKey, n.Channel, n.Target, n.Status, n.Attempts, n.LastError, n.Payload,
 		toDB(n.NextAttempt), toDB(n.CreatedAt), toDBPtr(n.SentAt))
+	if err != nil {
+		return false, mapErr(err, "queue notification")
+	}
+	rows, err := res.RowsAffected()
+	if err != nil || rows == 0 {
+		return false, mapErr(err, "queue notification")
+	}
+	n.IntID, err = res.LastInsertId()
+	return true, mapErr(err, "queue notification")
 }
 
 // UpdateNotification records an attempt.

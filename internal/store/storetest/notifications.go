@@ -36,15 +36,24 @@ func testNotifications(t *testing.T, s store.Store) {
 	}
 	update(t, s, func(ctx context.Context, tx store.Tx) error {
 		for _, n := range queued {
-			if err := tx.InsertNotification(ctx, n); err != nil {
-				return err
+			if ok, err := tx.QueueNotification(ctx, n); err != nil || !ok {
+				return fmt.Errorf("queue %s: %v %v", n.ID, ok, err)
 			}
 		}
-		return nil
+		// A key queued before is skipped without failing the transaction.
+		dup := *queued[0]
+		dup.ID = "ntf_dup"
+		if ok, err := tx.QueueNotification(ctx, &dup); err != nil || ok {
+			return fmt.Errorf("duplicate dedupe key: queued %v, err %v", ok, err)
+		}
+		extra := *queued[0]
+		extra.ID, extra.DedupeKey = "ntf_extra", "other"
+		ok, err := tx.QueueNotification(ctx, &extra)
+		if err != nil || !ok {
+			return fmt.Errorf("queue after a duplicate: %v %v", ok, err)
+		}
+		return tx.UpdateNotification(ctx, &store.Notification{ID: "ntf_extra", Status: "sent", NextAttempt: at(0), SentAt: ptr(at(0))})
 	})
-	dup := *queued[0]
-	dup.ID = "ntf_dup"
-	wantErr(t, "same dedupe key", s.Update(ctx, func(tx store.Tx) error { return tx.InsertNotification(ctx, &dup) }), store.ErrDuplicate)
 	due, err := s.DueNotifications(ctx, at(90*time.Second), 10)
 	noErr(t, "DueNotifications", err)
 	same(t, "due", ids(due, func(n store.Notification) string { return n.ID }), []string{"ntf_0", "ntf_1"})
@@ -56,6 +65,6 @@ func testNotifications(t *testing.T, s store.Store) {
 	same(t, "still due", ids(due, func(n store.Notification) string { return n.ID }), []string{"ntf_1", "ntf_2"})
 	all, _, err := s.ListNotifications(ctx, store.ListQuery{OrgID: "org_a"})
 	noErr(t, "ListNotifications", err)
-	same(t, "newest first", ids(all, func(n store.Notification) string { return n.ID }), []string{"ntf_2", "ntf_1", "ntf_0"})
+	same(t, "newest first", ids(all, func(n store.Notification) string { return n.ID }), []string{"ntf_extra", "ntf_2", "ntf_1", "ntf_0"})
 	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteNotificationRule(ctx, "nr_2") })
 }

@@ -87,6 +87,10 @@ type Service struct {
 	sender sender
 	start  time.Time // events before the service started are not notified
 	seq    int64     // audit events up to this sequence number have been looked at
+	// targetCache holds each (rule, owner)'s recipients for one Tick: a
+	// million certificates have few owners.
+	targetCache map[string][]target
+	lastExpiry  map[string]time.Time // rule id -> when its thresholds were last checked
 }
 
 // New returns the notification service.
@@ -106,7 +110,7 @@ func New(st Store, cfg Config) *Service {
 	if cfg.HTTPTimeout <= 0 {
 		cfg.HTTPTimeout = 10 * time.Second
 	}
-	return &Service{store: st, cfg: cfg, log: cfg.Logger, sender: newSender(cfg), start: cfg.Now()}
+	return &Service{store: st, cfg: cfg, log: cfg.Logger, sender: newSender(cfg), start: cfg.Now(), lastExpiry: map[string]time.Time{}}
 }
 
 // RuleInput creates or replaces a rule.
@@ -267,6 +271,7 @@ func (s *Service) Run(ctx context.Context, leader func() bool, every time.Durati
 func (s *Service) Tick(ctx context.Context) error {
 	ctx = auth.WithPrincipal(ctx, auth.System())
 	now := s.cfg.Now()
+	s.targetCache = map[string][]target{}
 	rules, err := s.allRules(ctx)
 	if err != nil {
 		return err

@@ -35,10 +35,34 @@ type Message struct {
 
 // queueExpiring queues, for each certificate the rule covers, the warning
 // of the tightest threshold it has crossed: a certificate first seen with 6
-// days left gets the 7-day warning, not the 30-day one as well.
+// days left gets the 7-day warning, not the 30-day one as well. The first
+// run looks at everything within the largest threshold; later runs only at
+// certificates that crossed a threshold since the previous run (notAfter in
+// (last+T, now+T] for each T), so a steady job costs next to nothing.
 func (s *Service) queueExpiring(ctx context.Context, r *store.NotificationRule, sp *Spec, now time.Time) error {
-	horizon := now.AddDate(0, 0, sp.Thresholds[len(sp.Thresholds)-1])
-	q := store.CertificateQuery{OrgID: r.OrgID, Statuses: []string{store.CertActive}, ExpiresAfter: &now, ExpiresBefore: &horizon,
+	last, seen := s.lastExpiry[r.ID]
+	if !seen || !last.Before(now) {
+		horizon := now.AddDate(0, 0, sp.Thresholds[len(sp.Thresholds)-1])
+		if err := s.queueExpiringWindow(ctx, r, sp, now, now, horizon); err != nil {
+			return err
+		}
+	} else {
+		for _, d := range sp.Thresholds {
+			from, to := last.AddDate(0, 0, d), now.AddDate(0, 0, d)
+			if from.Before(now) {
+				from = now
+			}
+			if err := s.queueExpiringWindow(ctx, r, sp, now, from, to); err != nil {
+				return err
+			}
+		}
+	}
+	s.lastExpiry[r.ID] = now
+	return nil
+}
+
+func (s *Service) queueExpiringWindow(ctx context.Context, r *store.NotificationRule, sp *Spec, now, from, to time.Time) error {
+	q := store.CertificateQuery{OrgID: r.OrgID, Statuses: []string{store.CertActive}, ExpiresAfter: &from, ExpiresBefore: &to,
 		ProfileID: sp.Filter.ProfileID, CAID: sp.Filter.CAID, Owner: sp.Filter.Owner, Labels: sp.Filter.Labels,
 		Sort: "not_after", Limit: 1000, Now: now}
 	for {
@@ -155,9 +179,13 @@ func (s *Service) notifications(ctx context.Context, r *store.NotificationRule, 
 	if err != nil {
 		return nil, err
 	}
-	targets, err := s.targets(ctx, r.OrgID, sp, owner)
-	if err != nil {
-		return nil, err
+	cacheKey := r.ID + "|" + owner
+	targets, ok := s.targetCache[cacheKey]
+	if !ok {
+		if targets, err = s.targets(ctx, r.OrgID, sp, owner); err != nil {
+			return nil, err
+		}
+		s.targetCache[cacheKey] = targets
 	}
 	now := s.cfg.Now()
 	out := make([]*store.Notification, 0, len(targets))

@@ -69,7 +69,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, fmt.Errorf("CA key passphrase: %w", err)
 	}
 	now := func() time.Time { return time.Now().UTC() }
-	st, err := openBackend(ctx, cfg, now)
+	st, err := openBackend(ctx, cfg, now, log)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

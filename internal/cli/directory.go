@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/signet-pki/signet/internal/app"
 	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/config"
-	"github.com/signet-pki/signet/internal/store/sqlite"
 )
 
 var (
@@ -137,13 +140,17 @@ func newAuditCmd(g *globals) *cobra.Command {
 // newAuditVerifyCmd checks the hash chain, through the API or, with
 // --data-dir, on the database file itself (no server needed).
 func newAuditVerifyCmd(g *globals) *cobra.Command {
-	var dataDir string
+	var dataDir, database string
 	cmd := &cobra.Command{Use: "verify", Short: "Verify the audit hash chain; exits non-zero on any tampering", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var res *audit.Result
-			if dataDir != "" {
+			if dataDir != "" || database != "" {
+				spec := database
+				if spec == "" {
+					spec = "sqlite:" + dataDir
+				}
 				var err error
-				if res, err = verifyDataDir(cmd.Context(), dataDir); err != nil {
+				if res, err = verifyStore(cmd.Context(), spec); err != nil {
 					return err
 				}
 			} else {
@@ -163,15 +170,21 @@ func newAuditVerifyCmd(g *globals) *cobra.Command {
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "audit chain intact: %d events verified\n", res.Checked)
 			return err
 		}}
-	cmd.Flags().StringVar(&dataDir, "data-dir", "", "verify the database in this data directory directly")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "verify the SQLite database in this data directory directly")
+	cmd.Flags().StringVar(&database, "database", "", "verify this PostgreSQL database directly (postgres://...)")
 	return cmd
 }
 
-func verifyDataDir(ctx context.Context, dir string) (*audit.Result, error) {
-	path := (&config.Config{DataDir: dir}).DatabasePath()
-	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+func verifyStore(ctx context.Context, spec string) (*audit.Result, error) {
+	if strings.HasPrefix(spec, "sqlite:") {
+		dir := strings.TrimPrefix(spec, "sqlite:")
+		if _, err := os.Stat((&config.Config{DataDir: dir}).DatabasePath()); err != nil {
+			return nil, fmt.Errorf("no Signet database in %s: %w", dir, err)
+		}
+	}
+	st, err := app.OpenStore(ctx, spec, time.Now)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	res, err := audit.Verify(ctx, st)
 	return res, errors.Join(err, st.Close())

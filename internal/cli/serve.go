@@ -41,6 +41,9 @@ func newServeCmd() *cobra.Command {
 			if fs.Changed("insecure-http") {
 				cfg.InsecureHTTP = flags.InsecureHTTP
 			}
+			if fs.Changed("database") {
+				cfg.Database = flags.Database
+			}
 			if fs.Changed("log-level") {
 				cfg.LogLevel = flags.LogLevel
 			}
@@ -58,6 +61,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&flags.Listen, "listen", "127.0.0.1:8443", "address to listen on (SIGNET_LISTEN)")
 	f.BoolVar(&flags.InsecureHTTP, "insecure-http", false, "serve plain HTTP, for use behind a TLS proxy or in tests (SIGNET_INSECURE_HTTP)")
 	f.StringVar(&flags.LogLevel, "log-level", "info", "debug, info, warn or error (SIGNET_LOG_LEVEL)")
+	f.StringVar(&flags.Database, "database", "", "PostgreSQL URL for several nodes (SIGNET_DATABASE; default: SQLite in the data directory)")
 	return cmd
 }
 

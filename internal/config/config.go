@@ -23,7 +23,10 @@ type Config struct {
 	Listen       string `yaml:"listen"`
 	InsecureHTTP bool   `yaml:"insecure_http"` // plain HTTP, for use behind a TLS proxy and in tests
 	PublicURL    string `yaml:"public_url"`    // how clients reach this server; defaults from Listen
-	OCSPSigning  string `yaml:"ocsp_signing"`  // ca | delegated (a short-lived responder certificate per CA)
+	// Database is a PostgreSQL URL (postgres://...) for several nodes; empty
+	// means SQLite in DataDir. Prefer SIGNET_DATABASE when it holds a password.
+	Database    string `yaml:"database"`
+	OCSPSigning string `yaml:"ocsp_signing"` // ca | delegated (a short-lived responder certificate per CA)
 	// CRL publication; zero values take the revocation service's defaults
 	// (24 h validity, hourly regeneration, 7 days of grace for expired entries).
 	CRLValidity     time.Duration `yaml:"crl_validity"`
@@ -87,6 +90,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set(&c.DataDir, "SIGNET_DATA_DIR")
 	set(&c.Listen, "SIGNET_LISTEN")
 	set(&c.PublicURL, "SIGNET_PUBLIC_URL")
+	set(&c.Database, "SIGNET_DATABASE")
 	set(&c.OCSPSigning, "SIGNET_OCSP_SIGNING")
 	set(&c.SMTP.Host, "SIGNET_SMTP_HOST")
 	set(&c.SMTP.From, "SIGNET_SMTP_FROM")
@@ -132,6 +136,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CRLValidity < 0 || c.CRLInterval < 0 || c.CRLExpiredGrace < 0 {
 		errs = append(errs, errors.New("crl_validity, crl_interval and crl_expired_grace must not be negative"))
+	}
+	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		errs = append(errs, errors.New("database: want a postgres:// URL (leave it empty for SQLite in the data directory)"))
 	}
 	if c.OCSPSigning != "" && c.OCSPSigning != "ca" && c.OCSPSigning != "delegated" {
 		errs = append(errs, fmt.Errorf("ocsp_signing %q: want ca or delegated", c.OCSPSigning))

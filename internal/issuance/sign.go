@@ -209,6 +209,12 @@ func linkRenewal(ctx context.Context, tx store.Tx, old, cert *store.Certificate)
 	if cur.Status != store.CertActive {
 		return problem.Conflict("certificate_not_active", "certificate %s is %s and cannot be renewed", cur.Serial, cur.Status)
 	}
+	// Checked again here, inside the transaction: two renewals that both
+	// passed the check before signing must not both link (another node may
+	// have renewed it meanwhile).
+	if cur.RenewedBy != "" {
+		return problem.Conflict("certificate_already_renewed", "certificate %s was already renewed by %s", cur.Serial, cur.RenewedBy)
+	}
 	cert.RenewedFrom = cur.Serial
 	cur.RenewedBy = cert.Serial
 	cur.UpdatedAt = cert.CreatedAt

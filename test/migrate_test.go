@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/signet-pki/signet/internal/config"
+	"github.com/signet-pki/signet/internal/store/postgres"
 	"github.com/signet-pki/signet/internal/testutil"
 )
 
@@ -62,4 +64,23 @@ func TestMigrateCopiesEverything(t *testing.T) {
 		t.Fatalf("audit chain of the copy: %v", v)
 	}
 	c.issue(t, admin, "after-migrate")
+
+	// SQLite to PostgreSQL, served by a node on it.
+	pg := postgres.NewTestDatabase(t)
+	out, _, err = runCLI("migrate", "--from", "sqlite:"+e.DataDir, "--to", pg)
+	if err != nil || !strings.Contains(out, "audit chain verified") {
+		t.Fatalf("migrate to PostgreSQL: %v\n%s", err, out)
+	}
+	p := &env{Server: testutil.StartServerWith(t, func(cfg *config.Config) { cfg.Database = pg }), dir: t.TempDir(), principals: map[string]string{}}
+	if st := p.Must(t, 200, "GET", "/api/v1/certificates/"+serials[0], admin, nil).Map(t)["status"]; st != "revoked" {
+		t.Fatalf("on PostgreSQL the revoked certificate is %v", st)
+	}
+	p.Must(t, 201, "POST", "/api/v1/login", "", map[string]any{"username": "erin", "password": "migrate me please 123"})
+	if v := p.Must(t, 200, "GET", "/api/v1/audit-events/verify", admin, nil).Map(t); v["ok"] != true {
+		t.Fatalf("audit chain on PostgreSQL: %v", v)
+	}
+	p.issue(t, admin, "on-postgres")
+	if _, _, err := runCLI("audit", "verify", "--database", pg); err != nil {
+		t.Fatalf("audit verify --database after the copy: %v", err)
+	}
 }

@@ -130,7 +130,7 @@ func (e *env) waitForCRL(t *testing.T, caID string, delta bool, ok func(*x509.Re
 	if delta {
 		name = caID + "-delta.crl"
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // publication is asynchronous; CI machines are busy
 	for {
 		r := e.Do(t, "GET", "/crl/"+name, "", nil)
 		if r.Status == 200 {
@@ -143,7 +143,7 @@ func (e *env) waitForCRL(t *testing.T, caID string, delta bool, ok func(*x509.Re
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s never reached the expected state (last status %d)", name, r.Status)
+			t.Fatalf("%s never reached the expected state (last status %d); server log:\n%s", name, r.Status, e.LogText())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"net/url"
 
 	"github.com/spf13/cobra"
@@ -108,10 +109,24 @@ var importView = view{
 }
 
 func newCertImportCmd(g *globals) *cobra.Command {
-	var owner string
-	cmd := &cobra.Command{Use: "import FILE", Short: "Import a PEM bundle of certificates from any issuer (- for stdin)", Args: cobra.ExactArgs(1),
+	var owner, password string
+	cmd := &cobra.Command{Use: "import FILE|DIR...", Short: "Import certificates from any issuer: PEM, DER and PKCS#12 files, or whole directories (- for PEM on stdin)",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			bundle, err := readInput(cmd.InOrStdin(), a[0], maxInputFile)
+			var bundle []byte
+			var err error
+			if len(a) == 1 && a[0] == "-" {
+				bundle, err = readInput(cmd.InOrStdin(), a[0], maxInputFile)
+			} else {
+				var notes []string
+				bundle, notes, err = collectCertificates(a, password)
+				for _, n := range notes {
+					fmt.Fprintln(cmd.ErrOrStderr(), n)
+				}
+				if err == nil && len(bundle) == 0 {
+					err = usagef("no certificate found in %s", strings.Join(a, ", "))
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -126,6 +141,7 @@ func newCertImportCmd(g *globals) *cobra.Command {
 			return printImport(cmd, g.output, raw)
 		}}
 	cmd.Flags().StringVar(&owner, "owner", "", "owner of the imported certificates (default: you)")
+	cmd.Flags().StringVar(&password, "pkcs12-password", "", "password of PKCS#12 (.p12/.pfx) files")
 	return cmd
 }
 

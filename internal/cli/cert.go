@@ -3,8 +3,8 @@ package cli
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"net/url"
+	"strings"
 
 	"github.com/spf13/cobra"
 )

@@ -216,3 +216,55 @@ func atoi(s string) int {
 	}
 	return n
 }
+
+// TestScheduledReportsAndCAExpiry: a CA nearing its end is announced once
+// per threshold, and a report rule mails the report once per period.
+func TestScheduledReportsAndCAExpiry(t *testing.T) {
+	e := newEnv(t)
+	e.issue(t, admin, "reported")
+	sink := startSMTPSink(t)
+	host, port, _ := net.SplitHostPort(sink.addr)
+	var clockMu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
+	svc := notify.New(e.App.Store, notify.Config{Now: clock, Reports: e.App.Inventory,
+		SMTP: notify.SMTPConfig{Host: host, Port: atoi(port), From: "signet@example.com"}})
+	ctx := auth.WithPrincipal(context.Background(), auth.System())
+	to := struct {
+		Owner  bool     `json:"owner"`
+		Emails []string `json:"emails"`
+		Roles  []string `json:"roles"`
+	}{Emails: []string{"pki-team@example.com"}}
+	for _, in := range []notify.RuleInput{
+		{Name: "ca", Event: notify.EventCAExpiring, Spec: notify.Spec{Thresholds: []int{3650}, Recipients: to}},
+		{Name: "weekly", Event: "report.expiring", Spec: notify.Spec{EveryDays: 7, Recipients: to}},
+	} {
+		if _, _, err := svc.CreateRule(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if err := svc.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := sink.messages()
+	if len(msgs) != 2 { // the issuing CA (5 years; the 10-year root is beyond 3650 days) and one report
+		t.Fatalf("%d mails, want 2:\n%v", len(msgs), msgs)
+	}
+	all := strings.Join(msgs, "\n")
+	if !strings.Contains(all, "CA signet-issuing expires") || !strings.Contains(all, "Certificates expiring within 30 days") ||
+		!strings.Contains(all, "serial,common_name,owner") {
+		t.Fatalf("mails:\n%s", all)
+	}
+	clockMu.Lock()
+	now = now.Add(8 * 24 * time.Hour)
+	clockMu.Unlock()
+	if err := svc.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A week on: the next report, and the 10-year root has now crossed 3650 days too.
+	if msgs := sink.messages(); len(msgs) != 4 || !strings.Contains(msgs[2]+msgs[3], "CA signet-root expires") {
+		t.Fatalf("%d mails after a week, want 4:\n%s", len(msgs), strings.Join(msgs, "\n====\n"))
+	}
+}

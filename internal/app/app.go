@@ -117,7 +117,7 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 		return err
 	}
 	sm := a.Config.SMTP
-	a.Notify = notify.New(a.Store, notify.Config{Now: a.now, Logger: a.Log, SMTP: notify.SMTPConfig{Host: sm.Host, Port: sm.Port,
+	a.Notify = notify.New(a.Store, notify.Config{Now: a.now, Logger: a.Log, Reports: a.Inventory, SMTP: notify.SMTPConfig{Host: sm.Host, Port: sm.Port,
 		From: sm.From, Username: sm.Username, Password: sm.Password, StartTLS: sm.StartTLS, InsecureSkipVerify: sm.InsecureSkipVerify}})
 	a.Discovery = discovery.NewService(a.Store, a.Issuance, discovery.Config{Allowed: allowed, Now: a.now,
 		Prober: &discovery.Prober{Roots: a.trustAnchors, Now: a.now}})
@@ -129,6 +129,20 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(), Revocation: a.Revocation, Discovery: a.Discovery, Notify: a.Notify, Agents: agent.NewRegistry(a.Store, a.now),
 	}, a.Log)
 	return nil
+}
+
+// discoverySchedules maps the configured scans (a schedule without a period runs daily).
+func (a *App) discoverySchedules() []discovery.Schedule {
+	var out []discovery.Schedule
+	for _, d := range a.Config.DiscoverySchedules {
+		every := d.Every
+		if every <= 0 {
+			every = 24 * time.Hour
+		}
+		out = append(out, discovery.Schedule{Name: d.Name, Every: every,
+			Scan: discovery.ScanRequest{Org: d.Org, Targets: d.Targets, Ports: d.Ports}})
+	}
+	return out
 }
 
 // trustAnchors are the system's roots plus Signet's own CAs: what scanned
@@ -172,6 +186,7 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	defer stopJobs()
 	go a.Revocation.Run(jobs, a.Store.IsLeader)
 	go a.Notify.Run(jobs, a.Store.IsLeader, time.Minute)
+	go a.Discovery.RunSchedules(jobs, a.Store.IsLeader, a.discoverySchedules())
 	srv := &http.Server{
 		Handler:           a.API,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -38,6 +38,8 @@ type Config struct {
 	// DiscoveryAllowedNetworks are the CIDR ranges discovery scans may touch
 	// (none: scanning is off). SIGNET_DISCOVERY_ALLOWED_NETWORKS, comma-separated.
 	DiscoveryAllowedNetworks []string `yaml:"discovery_allowed_networks"`
+	// DiscoverySchedules are scans the leader repeats.
+	DiscoverySchedules []DiscoverySchedule `yaml:"discovery_schedules"`
 	// SMTP is the relay notifications are mailed through (password: SIGNET_SMTP_PASSWORD).
 	SMTP      SMTP   `yaml:"smtp"`
 	LogLevel  string `yaml:"log_level"`  // debug | info | warn | error
@@ -47,6 +49,15 @@ type Config struct {
 	// (flags show up in process listings).
 	KeyPassphrase string `yaml:"-"` // SIGNET_KEY_PASSPHRASE; else a key file in DataDir
 	AdminAPIKey   string `yaml:"-"` // SIGNET_ADMIN_API_KEY, used on first start only
+}
+
+// DiscoverySchedule is a scan repeated every Every.
+type DiscoverySchedule struct {
+	Name    string        `yaml:"name"`
+	Org     string        `yaml:"org"`
+	Targets []string      `yaml:"targets"`
+	Ports   []int         `yaml:"ports"`
+	Every   time.Duration `yaml:"every"`
 }
 
 // SMTP is the mail relay for notifications.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -39,6 +40,7 @@ type Config struct {
 	Concurrency int            // endpoints probed at once (default 8)
 	Rate        float64        // new endpoints per second (default 50)
 	JobTimeout  time.Duration  // a whole scan (default 10 min)
+	Logger      *slog.Logger
 	Prober      *Prober
 	Now         func() time.Time
 }
@@ -68,6 +70,9 @@ func NewService(st Store, importer Importer, cfg Config) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	if cfg.Prober == nil {
 		cfg.Prober = &Prober{Now: cfg.Now}
@@ -386,4 +391,43 @@ func ParseAllowed(entries []string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
+}
+
+// Schedule is a scan the leader repeats.
+type Schedule struct {
+	Name  string
+	Every time.Duration
+	Scan  ScanRequest
+}
+
+// RunSchedules starts each scheduled scan whenever its period has passed,
+// while this node leads, until ctx ends. Scans run as the system principal
+// in the schedule's organization.
+func (s *Service) RunSchedules(ctx context.Context, leader func() bool, schedules []Schedule) {
+	if len(schedules) == 0 {
+		return
+	}
+	last := make([]time.Time, len(schedules))
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	ctx = auth.WithPrincipal(ctx, auth.System())
+	for {
+		if leader() {
+			now := s.cfg.Now()
+			for i, sc := range schedules {
+				if !last[i].IsZero() && now.Sub(last[i]) < sc.Every {
+					continue
+				}
+				last[i] = now
+				if _, err := s.StartScan(ctx, sc.Scan); err != nil {
+					s.cfg.Logger.WarnContext(ctx, "scheduled scan refused", "schedule", sc.Name, "err", err)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

@@ -261,3 +261,14 @@ var reportPage = template.Must(template.New("report").Parse(`<!doctype html>
 {{end}}</tbody></table>{{if .Truncated}}<p>The list is truncated; the totals cover everything.</p>{{end}}
 </body></html>
 `))
+
+// ReportText renders a report of an organization as CSV, for scheduled
+// mail (notify.Reporter). The caller in ctx must be allowed to read it.
+func (s *Service) ReportText(ctx context.Context, kind, orgID string) (title, csvText string, err error) {
+	r, err := s.Report(ctx, ReportRequest{Kind: kind, Org: orgID})
+	if err != nil {
+		return "", "", err
+	}
+	body, _, err := Render(r, "csv")
+	return r.Title, string(body), err
+}

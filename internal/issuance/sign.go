@@ -193,6 +193,10 @@ func (s *Service) record(ctx context.Context, caller *auth.Principal, job issueJ
 		if job.renewOf != nil {
 			action = "certificate.renew"
 		}
+		if job.approver != nil {
+			tx.AppendAudit(job.approver.Event(cert.CreatedAt, r.OrgID, "request.approve", "request", r.ID,
+				map[string]any{"requester": r.RequesterID, "certificate": cert.Serial}))
+		}
 		tx.AppendAudit(caller.Event(cert.CreatedAt, cert.OrgID, action, "certificate", cert.Serial, map[string]any{
 			"request": r.ID, "profile": cert.ProfileID, "ca": cert.CAID, "subject": cert.Subject, "sans": cert.SANs,
 			"not_after": cert.NotAfter, "renewed_from": cert.RenewedFrom}))

@@ -22,8 +22,9 @@ import (
 )
 
 // Events a rule can follow.
-var Events = []string{EventExpiring, "certificate.issue", "certificate.renew", "certificate.revoke", "certificate.suspend",
-	"certificate.resume", "certificate.discover", "request.create", "request.reject", "ca.create"}
+var Events = []string{EventExpiring, EventCAExpiring, "certificate.issue", "certificate.renew", "certificate.revoke",
+	"certificate.suspend", "certificate.resume", "certificate.discover", "request.create", "request.approve", "request.reject",
+	"ca.create", "report.expiring", "report.breakdown", "report.weak", "report.revocations", "report.volume"}
 
 // EventExpiring is the only event that is a date, not an action.
 const EventExpiring = "certificate.expiring"
@@ -31,6 +32,7 @@ const EventExpiring = "certificate.expiring"
 // Spec is a rule's JSON: when (thresholds), which certificates, who, how.
 type Spec struct {
 	Thresholds []int  `json:"thresholds,omitempty"` // expiry: days before notAfter (default 30, 7, 1)
+	EveryDays  int    `json:"every_days,omitempty"` // reports: how often (default 7)
 	Filter     Filter `json:"filter"`
 	Recipients struct {
 		Owner  bool     `json:"owner"`  // the certificate owner's email, or its team members'
@@ -77,6 +79,7 @@ type Config struct {
 	Now         func() time.Time
 	Logger      *slog.Logger
 	HTTPTimeout time.Duration // per webhook attempt (default 10 s)
+	Reports     Reporter      // renders scheduled reports (nil: report rules send nothing)
 }
 
 // Service manages rules and runs the notification job.
@@ -164,7 +167,7 @@ func validate(in *RuleInput) error {
 	if !slices.Contains(Events, in.Event) {
 		add("event", fmt.Sprintf("event must be one of %v", Events))
 	}
-	if in.Event == EventExpiring && len(in.Spec.Thresholds) == 0 {
+	if (in.Event == EventExpiring || in.Event == EventCAExpiring) && len(in.Spec.Thresholds) == 0 {
 		in.Spec.Thresholds = []int{30, 7, 1}
 	}
 	for _, d := range in.Spec.Thresholds {
@@ -283,8 +286,13 @@ func (s *Service) Tick(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("rule %s: %w", rules[i].ID, err))
 			continue
 		}
-		if rules[i].Event == EventExpiring {
+		switch ev := rules[i].Event; {
+		case ev == EventExpiring:
 			errs = append(errs, s.queueExpiring(ctx, &rules[i], &sp, now))
+		case ev == EventCAExpiring:
+			errs = append(errs, s.queueCAExpiring(ctx, &rules[i], &sp, now))
+		case strings.HasPrefix(ev, EventReport):
+			errs = append(errs, s.queueReport(ctx, &rules[i], &sp, now))
 		}
 	}
 	errs = append(errs, s.queueEvents(ctx, rules), s.deliver(ctx, now))

@@ -31,6 +31,7 @@ type Message struct {
 	Principal   string    `json:"principal,omitempty"`
 	AuditSeq    int64     `json:"audit_seq,omitempty"`
 	Description string    `json:"description"`
+	Attachment  string    `json:"report_csv,omitempty"` // scheduled reports
 }
 
 // queueExpiring queues, for each certificate the rule covers, the warning

@@ -96,6 +96,9 @@ func (s sender) mail(ctx context.Context, to string, m Message) error {
 	if m.Serial != "" {
 		body += fmt.Sprintf("Serial: %s\r\nNot after: %s\r\n", m.Serial, m.NotAfter.UTC().Format(time.RFC3339))
 	}
+	if m.Attachment != "" {
+		body += "\r\n" + strings.ReplaceAll(strings.ReplaceAll(m.Attachment, "\r\n", "\n"), "\n", "\r\n")
+	}
 	if _, err := io.WriteString(w, body); err != nil {
 		return err
 	}

@@ -90,3 +90,34 @@ func TestAgentRenewsWritesReloadsAndChecksIn(t *testing.T) {
 		t.Fatalf("agent listing: %v", a)
 	}
 }
+
+// TestAgentEnrollsWithAOneTimeToken: the agent trades an enrollment key
+// (an API key named enroll:...) for its own, saved 0600; the token works once.
+func TestAgentEnrollsWithAOneTimeToken(t *testing.T) {
+	e := newEnv(t)
+	e.newKey(t, "web-2-agent", "requester")
+	token := e.Must(t, 201, "POST", "/api/v1/api-keys", admin, map[string]any{"name": "enroll:web-2",
+		"principal_id": e.principals["web-2-agent"], "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}).Map(t)["key"].(string)
+	dir := t.TempDir()
+	cfg := agent.Config{Server: e.URL, EnrollmentToken: token, KeyFile: filepath.Join(dir, "agent.key"), ID: "web-2",
+		Certificates: []agent.Managed{{Name: "web", Profile: "tls-server", CommonName: "web2.example.com",
+			CertPath: filepath.Join(dir, "web.crt"), KeyPath: filepath.Join(dir, "web.key")}}}
+	r, err := agent.NewRunner(cfg, e.Client, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(cfg.KeyFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	saved := strings.TrimSpace(readFile(t, cfg.KeyFile))
+	if saved == token {
+		t.Fatal("the agent kept the enrollment token instead of its own key")
+	}
+	e.Must(t, 200, "GET", "/api/v1/me", saved, nil)
+	e.Must(t, 401, "POST", "/api/v1/agents/enroll", token, nil) // once only
+	e.Must(t, 403, "POST", "/api/v1/agents/enroll", saved, nil) // an ordinary key cannot be traded
+}

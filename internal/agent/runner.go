@@ -26,12 +26,16 @@ import (
 
 // Config is the agent's YAML file.
 type Config struct {
-	Server       string        `yaml:"server"`
-	APIKey       string        `yaml:"-"`       // SIGNET_API_KEY only
-	CACert       string        `yaml:"ca_cert"` // PEM file trusted for the server's TLS (default: system roots)
-	ID           string        `yaml:"id"`      // default: the host name
-	Interval     time.Duration `yaml:"interval"`
-	Certificates []Managed     `yaml:"certificates"`
+	Server string `yaml:"server"`
+	APIKey string `yaml:"-"` // SIGNET_API_KEY only
+	// EnrollmentToken (SIGNET_AGENT_ENROLLMENT_TOKEN) is a one-time key the
+	// agent trades for its own at first start, kept in KeyFile (0600).
+	EnrollmentToken string        `yaml:"-"`
+	KeyFile         string        `yaml:"key_file"`
+	CACert          string        `yaml:"ca_cert"` // PEM file trusted for the server's TLS (default: system roots)
+	ID              string        `yaml:"id"`      // default: the host name
+	Interval        time.Duration `yaml:"interval"`
+	Certificates    []Managed     `yaml:"certificates"`
 }
 
 // Managed is one certificate the agent keeps fresh.
@@ -60,8 +64,8 @@ type Runner struct {
 
 // NewRunner validates cfg and returns a runner.
 func NewRunner(cfg Config, client *http.Client, now func() time.Time, log *slog.Logger) (*Runner, error) {
-	if cfg.Server == "" || cfg.APIKey == "" {
-		return nil, errors.New("agent: server and an API key (SIGNET_API_KEY) are required")
+	if cfg.Server == "" || (cfg.APIKey == "" && cfg.KeyFile == "") {
+		return nil, errors.New("agent: server and an API key (SIGNET_API_KEY) or a key_file (with a one-time enrollment token) are required")
 	}
 	if cfg.ID == "" {
 		cfg.ID, _ = os.Hostname()
@@ -83,6 +87,9 @@ func NewRunner(cfg Config, client *http.Client, now func() time.Time, log *slog.
 
 // RunOnce checks every certificate once, renews what is due and checks in.
 func (r *Runner) RunOnce(ctx context.Context) error {
+	if err := r.ensureKey(ctx); err != nil {
+		return err
+	}
 	var errs []error
 	for _, m := range r.cfg.Certificates {
 		st, err := r.check(ctx, m)
@@ -215,6 +222,34 @@ func makeCSR(key crypto.Signer, m Managed) (string, error) {
 		return "", err
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})), nil
+}
+
+// ensureKey reads the agent's key from KeyFile, or on first start trades
+// the one-time enrollment token for one and saves it there.
+func (r *Runner) ensureKey(ctx context.Context) error {
+	if r.cfg.APIKey != "" {
+		return nil
+	}
+	if b, err := os.ReadFile(r.cfg.KeyFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
+		r.cfg.APIKey = string(bytes.TrimSpace(b))
+		return nil
+	}
+	if r.cfg.EnrollmentToken == "" {
+		return fmt.Errorf("agent: %s holds no key and no enrollment token was given (SIGNET_AGENT_ENROLLMENT_TOKEN)", r.cfg.KeyFile)
+	}
+	r.cfg.APIKey = r.cfg.EnrollmentToken
+	var res struct {
+		Key string `json:"key"`
+	}
+	if err := r.call(ctx, http.MethodPost, "/api/v1/agents/enroll", map[string]string{"name": r.cfg.ID}, &res); err != nil {
+		r.cfg.APIKey = ""
+		return fmt.Errorf("agent: enroll: %w", err)
+	}
+	if err := writeAtomic(r.cfg.KeyFile, []byte(res.Key+"\n"), 0o600); err != nil {
+		return fmt.Errorf("agent: save the key: %w", err)
+	}
+	r.cfg.APIKey = res.Key
+	return nil
 }
 
 func (r *Runner) serverStatus(ctx context.Context, serial string) (string, error) {

@@ -328,3 +328,30 @@ func (s *APIKeys) CountKeys(ctx context.Context) (int, error) {
 	keys, _, err := s.store.ListAPIKeys(ctx, store.ListQuery{Limit: 1})
 	return len(keys), err
 }
+
+// EnrollmentPrefix names the one-time keys agents trade for their own.
+const EnrollmentPrefix = "enroll:"
+
+// ExchangeEnrollment trades the one-time enrollment key the caller
+// authenticated with for a new key of the same principal and roles, named
+// "agent:<name>", and revokes the enrollment key: it works once.
+func (s *APIKeys) ExchangeEnrollment(ctx context.Context, name string) (*store.APIKey, string, error) {
+	caller := PrincipalFrom(ctx)
+	if caller == nil || caller.APIKeyID == "" {
+		return nil, "", problem.Unauthorized("unauthenticated", "authenticate with the enrollment key")
+	}
+	k, err := s.store.GetAPIKey(ctx, caller.APIKeyID)
+	if err != nil {
+		return nil, "", fmt.Errorf("look up enrollment key: %w", err)
+	}
+	if !strings.HasPrefix(k.Name, EnrollmentPrefix) {
+		return nil, "", problem.Forbidden("not_an_enrollment_key", "only an enrollment key (named %s...) can be exchanged", EnrollmentPrefix)
+	}
+	if _, err := s.Revoke(ctx, k.ID); err != nil {
+		return nil, "", err // revoked concurrently: the other exchange won
+	}
+	if name == "" {
+		name = strings.TrimPrefix(k.Name, EnrollmentPrefix)
+	}
+	return s.Create(ctx, NewKey{Name: "agent:" + name, PrincipalID: k.PrincipalID, Roles: k.Roles})
+}

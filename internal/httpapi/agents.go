@@ -16,6 +16,7 @@ func (a *API) agentRoutes() []route {
 	return []route{
 		{method: "POST", pattern: "/api/v1/agents/check-in", summary: "A renewal agent reports the certificates it manages", tag: "agents", handler: a.agentCheckIn},
 		{method: "GET", pattern: "/api/v1/agents", summary: "Renewal agents with their last check-in and certificates", tag: "agents", handler: a.listAgents},
+		{method: "POST", pattern: "/api/v1/agents/enroll", summary: "Trade a one-time enrollment key (an API key named enroll:...) for the agent's own key", tag: "agents", handler: a.agentEnroll},
 	}
 }
 
@@ -57,4 +58,20 @@ func (a *API) listAgents(w http.ResponseWriter, r *http.Request) error {
 		return listErr(err)
 	}
 	return writeJSON(w, http.StatusOK, page[agentJSON]{Items: mapItems(ags, agentOut), NextCursor: next})
+}
+
+func (a *API) agentEnroll(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decodeOptionalJSON(r, &in); err != nil {
+		return err
+	}
+	k, token, err := a.svc.APIKeys.ExchangeEnrollment(r.Context(), in.Name)
+	if err != nil {
+		return err
+	}
+	out := apiKeyOut(k)
+	out.Key = token
+	return writeJSON(w, http.StatusCreated, out)
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+
+	"github.com/signet-pki/signet/internal/config"
+	"github.com/signet-pki/signet/internal/testutil"
 )
 
 // tenant is one organization of the permission matrix with a key per role.
@@ -198,6 +201,17 @@ func matrixOps() []op {
 			return "/api/v1/api-keys/" + k["id"].(string) + "/revoke", nil
 		}},
 		{"export the audit log", "GET", []string{"admin", "auditor"}, fixed("/api/v1/audit-events/export?org=%s")},
+		{"scan for TLS endpoints", "POST", []string{"admin", "manager"}, func(_ *testing.T, _ *env, tn *tenant, _ int) (string, any) {
+			return "/api/v1/discovery/scans", map[string]any{"org": tn.id, "targets": []string{"127.0.0.1"}, "ports": []int{1}}
+		}},
+		{"list endpoints", "GET", all, fixed("/api/v1/endpoints?org=%s")},
+		{"read a report", "GET", all, fixed("/api/v1/reports/expiring?org=%s")},
+		{"create a notification rule", "POST", []string{"admin", "manager"}, func(_ *testing.T, _ *env, tn *tenant, n int) (string, any) {
+			return "/api/v1/notification-rules", map[string]any{"org": tn.id, "name": "r" + strconv.Itoa(n), "event": "certificate.issue",
+				"spec": map[string]any{"recipients": map[string]any{"owner": true}}}
+		}},
+		{"list notifications", "GET", []string{"admin", "manager"}, fixed("/api/v1/notifications?org=%s")},
+		{"list agents", "GET", all, fixed("/api/v1/agents?org=%s")},
 		{"create an organization", "POST", nil, func(_ *testing.T, _ *env, _ *tenant, n int) (string, any) {
 			return "/api/v1/organizations", map[string]any{"name": "new-org-" + strconv.Itoa(n)}
 		}},
@@ -209,7 +223,8 @@ func matrixOps() []op {
 // problem documents that are audited and change nothing (no audit event of
 // a change follows them, and every change writes one).
 func TestPermissionMatrix(t *testing.T) {
-	e := newEnv(t)
+	e := &env{Server: testutil.StartServerWith(t, func(c *config.Config) { c.DiscoveryAllowedNetworks = []string{"127.0.0.1/32"} }),
+		dir: t.TempDir(), principals: map[string]string{}}
 	a, b := e.newTenant(t, "org-a"), e.newTenant(t, "org-b")
 	n := 0
 	for _, o := range matrixOps() {

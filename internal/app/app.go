@@ -121,12 +121,17 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 		From: sm.From, Username: sm.Username, Password: sm.Password, StartTLS: sm.StartTLS, InsecureSkipVerify: sm.InsecureSkipVerify}})
 	a.Discovery = discovery.NewService(a.Store, a.Issuance, discovery.Config{Allowed: allowed, Now: a.now,
 		Prober: &discovery.Prober{Roots: a.trustAnchors, Now: a.now}})
+	acmeSvc, err := a.acmeService()
+	if err != nil {
+		return fmt.Errorf("ACME: %w", err)
+	}
 	metrics := telemetry.New(telemetry.Sources{Pool: a.Store.Pool, Leader: a.Store.IsLeader, Database: a.Store.Name(),
 		Summary: func(ctx context.Context) (*store.Summary, error) { return a.Store.Summarize(ctx, a.now(), "") }})
 	a.API = httpapi.New(httpapi.Services{CAs: a.CAs, Profiles: a.Profiles, Issuance: a.Issuance,
 		Inventory: a.Inventory, APIKeys: a.APIKeys, Directory: a.Directory, Audit: a.Audit,
 		Auth: a.APIKeys, ClientCerts: auth.NewClientCerts(a.Store, a.now), Now: a.now,
 		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(), Revocation: a.Revocation, Discovery: a.Discovery, Notify: a.Notify, Agents: agent.NewRegistry(a.Store, a.now),
+		ACME: acmeSvc,
 	}, a.Log)
 	return nil
 }

@@ -42,6 +42,7 @@ type Config struct {
 	DiscoverySchedules []DiscoverySchedule `yaml:"discovery_schedules"`
 	// SMTP is the relay notifications are mailed through (password: SIGNET_SMTP_PASSWORD).
 	SMTP      SMTP   `yaml:"smtp"`
+	ACME      ACME   `yaml:"acme"`       // how the ACME server validates challenges
 	LogLevel  string `yaml:"log_level"`  // debug | info | warn | error
 	LogFormat string `yaml:"log_format"` // text | json
 
@@ -114,6 +115,9 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set(&c.LogFormat, "SIGNET_LOG_FORMAT")
 	set(&c.KeyPassphrase, "SIGNET_KEY_PASSPHRASE")
 	set(&c.AdminAPIKey, "SIGNET_ADMIN_API_KEY")
+	if err := c.ACME.loadEnv(getenv); err != nil {
+		return err
+	}
 	if v := getenv("SIGNET_INSECURE_HTTP"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -157,6 +161,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
+	errs = append(errs, c.ACME.validate()...)
 	if c.AdminAPIKey != "" && len(c.AdminAPIKey) < 24 {
 		errs = append(errs, errors.New("SIGNET_ADMIN_API_KEY must be at least 24 characters"))
 	}
@@ -177,3 +182,67 @@ func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "signet
 // PassphrasePath is the generated key-encryption passphrase file, used when
 // SIGNET_KEY_PASSPHRASE is not set.
 func (c *Config) PassphrasePath() string { return filepath.Join(c.DataDir, "ca-passphrase") }
+
+// ACME configures challenge validation. Private networks and tests point it
+// at their own ports, resolver and addresses, as Pebble allows.
+type ACME struct {
+	// HTTP01Port is the port http-01 challenges are fetched from (default 80).
+	HTTP01Port int `yaml:"http01_port"`
+	// TLSALPN01Port is the port tls-alpn-01 challenges connect to (default 443).
+	TLSALPN01Port int `yaml:"tlsalpn01_port"`
+	// DNSResolver (host:port) answers dns-01 TXT queries and the address
+	// lookups of the other challenges; empty: the system resolver.
+	DNSResolver string `yaml:"dns_resolver"`
+	// Resolve pins names to addresses for http-01 and tls-alpn-01, as
+	// "pattern=address" entries ("*.test=127.0.0.1"); "*" pins every name.
+	Resolve []string `yaml:"resolve"`
+}
+
+// loadEnv reads SIGNET_ACME_HTTP01_PORT, SIGNET_ACME_TLSALPN01_PORT,
+// SIGNET_ACME_DNS_RESOLVER and SIGNET_ACME_RESOLVE (comma-separated).
+func (a *ACME) loadEnv(getenv func(string) string) error {
+	ports := []struct {
+		env string
+		dst *int
+	}{{"SIGNET_ACME_HTTP01_PORT", &a.HTTP01Port}, {"SIGNET_ACME_TLSALPN01_PORT", &a.TLSALPN01Port}}
+	for _, p := range ports {
+		if v := getenv(p.env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p.env, err)
+			}
+			*p.dst = n
+		}
+	}
+	if v := getenv("SIGNET_ACME_DNS_RESOLVER"); v != "" {
+		a.DNSResolver = v
+	}
+	if v := getenv("SIGNET_ACME_RESOLVE"); v != "" {
+		a.Resolve = strings.Split(v, ",")
+	}
+	return nil
+}
+
+func (a *ACME) validate() []error {
+	var errs []error
+	for i, p := range []int{a.HTTP01Port, a.TLSALPN01Port} {
+		if p < 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("%s %d: want a port (1-65535, 0 for the default)", []string{"acme.http01_port", "acme.tlsalpn01_port"}[i], p))
+		}
+	}
+	if a.DNSResolver != "" {
+		if _, port, err := net.SplitHostPort(a.DNSResolver); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("acme.dns_resolver %q: want host:port", a.DNSResolver))
+		}
+	}
+	for _, e := range a.Resolve {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		pattern, addr, ok := strings.Cut(e, "=")
+		if _, err := netip.ParseAddr(strings.TrimSpace(addr)); !ok || err != nil || strings.TrimSpace(pattern) == "" {
+			errs = append(errs, fmt.Errorf("acme.resolve %q: want name=address, as in *.test=127.0.0.1", e))
+		}
+	}
+	return errs
+}

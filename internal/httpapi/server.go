@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signet-pki/signet/internal/acme"
 	"github.com/signet-pki/signet/internal/agent"
 	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
@@ -52,6 +53,7 @@ type Services struct {
 	Discovery   *discovery.Service
 	Notify      *notify.Service
 	Agents      *agent.Registry
+	ACME        *acme.Service // nil: no ACME directories
 	Auth        Authenticator
 	ClientCerts CertAuthenticator
 	// Ready reports whether the server can take traffic: database
@@ -116,6 +118,7 @@ func (a *API) table() []route {
 	rs = append(rs, a.reportRoutes()...)
 	rs = append(rs, a.notifyRoutes()...)
 	rs = append(rs, a.agentRoutes()...)
+	rs = append(rs, a.acmeRoutes()...)
 	return rs
 }
 

@@ -121,3 +121,41 @@ func TestAgentEnrollsWithAOneTimeToken(t *testing.T) {
 	e.Must(t, 401, "POST", "/api/v1/agents/enroll", token, nil) // once only
 	e.Must(t, 403, "POST", "/api/v1/agents/enroll", saved, nil) // an ordinary key cannot be traded
 }
+
+// TestAgentFollowsRenewalInformation: with a late renew_at, the agent
+// still renews when the profile's ACME renewal information says it is time.
+func TestAgentFollowsRenewalInformation(t *testing.T) {
+	e := newEnv(t)
+	key := e.newKey(t, "ari-agent", "requester")
+	dir := t.TempDir()
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	cfg := agent.Config{Server: e.URL, APIKey: key, ID: "ari-1", Certificates: []agent.Managed{{
+		Name: "web", Profile: "tls-server", CommonName: "ari.example.com", ValidityDays: 30, RenewAt: 0.99,
+		CertPath: filepath.Join(dir, "web.crt"), KeyPath: filepath.Join(dir, "web.key")}}}
+	r, err := agent.NewRunner(cfg, e.Client, clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := parseCertFile(t, cfg.Certificates[0].CertPath).SerialNumber
+	mu.Lock()
+	now = now.Add(10 * 24 * time.Hour) // before the suggested window (the last third)
+	mu.Unlock()
+	if err := r.RunOnce(ctx); err != nil || parseCertFile(t, cfg.Certificates[0].CertPath).SerialNumber.Cmp(first) != 0 {
+		t.Fatalf("renewed before the window (err %v)", err)
+	}
+	mu.Lock()
+	now = now.Add(11 * 24 * time.Hour) // inside it, long before 99 % of the lifetime
+	mu.Unlock()
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if parseCertFile(t, cfg.Certificates[0].CertPath).SerialNumber.Cmp(first) == 0 {
+		t.Fatal("the agent ignored the renewal information")
+	}
+}

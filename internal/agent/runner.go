@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,6 +147,8 @@ func (r *Runner) check(ctx context.Context, m Managed) (CertStatus, error) {
 			}
 			if status == "revoked" || status == "on_hold" {
 				reason = "the server reports it " + status
+			} else if start, ok := r.renewalInfo(ctx, m.Profile, cert); ok && !r.now().Before(start) {
+				reason = "the server's renewal information says it is time"
 			}
 		}
 	}
@@ -250,6 +254,28 @@ func (r *Runner) ensureKey(ctx context.Context) error {
 	}
 	r.cfg.APIKey = res.Key
 	return nil
+}
+
+// renewalInfo asks the profile's ACME renewal information (RFC 9773) for
+// the start of the suggested window; false when there is none to ask.
+func (r *Runner) renewalInfo(ctx context.Context, profile string, cert *x509.Certificate) (time.Time, bool) {
+	if len(cert.AuthorityKeyId) == 0 {
+		return time.Time{}, false
+	}
+	serial := cert.SerialNumber.Bytes()
+	if len(serial) == 0 || serial[0]&0x80 != 0 {
+		serial = append([]byte{0}, serial...)
+	}
+	id := base64.RawURLEncoding.EncodeToString(cert.AuthorityKeyId) + "." + base64.RawURLEncoding.EncodeToString(serial)
+	var info struct {
+		SuggestedWindow struct {
+			Start time.Time `json:"start"`
+		} `json:"suggestedWindow"`
+	}
+	if err := r.call(ctx, http.MethodGet, "/acme/"+url.PathEscape(profile)+"/renewal-info/"+id, nil, &info); err != nil {
+		return time.Time{}, false // a profile without ACME: the lifetime rule and the status decide
+	}
+	return info.SuggestedWindow.Start, !info.SuggestedWindow.Start.IsZero()
 }
 
 func (r *Runner) serverStatus(ctx context.Context, serial string) (string, error) {

@@ -136,6 +136,19 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	return nil
 }
 
+// AutoRenewPolicies maps the configured server-side renewals.
+func (a *App) AutoRenewPolicies() []issuance.AutoRenewPolicy {
+	var out []issuance.AutoRenewPolicy
+	for _, p := range a.Config.AutoRenew {
+		days := p.DaysBefore
+		if days <= 0 {
+			days = 30
+		}
+		out = append(out, issuance.AutoRenewPolicy{Profile: p.Profile, DaysBefore: days})
+	}
+	return out
+}
+
 // discoverySchedules maps the configured scans (a schedule without a period runs daily).
 func (a *App) discoverySchedules() []discovery.Schedule {
 	var out []discovery.Schedule
@@ -192,6 +205,7 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	go a.Revocation.Run(jobs, a.Store.IsLeader)
 	go a.Notify.Run(jobs, a.Store.IsLeader, time.Minute)
 	go a.Discovery.RunSchedules(jobs, a.Store.IsLeader, a.discoverySchedules())
+	go a.Issuance.RunAutoRenew(jobs, a.Store.IsLeader, a.AutoRenewPolicies(), time.Hour, a.Log)
 	srv := &http.Server{
 		Handler:           a.API,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -38,6 +38,9 @@ type Config struct {
 	// DiscoveryAllowedNetworks are the CIDR ranges discovery scans may touch
 	// (none: scanning is off). SIGNET_DISCOVERY_ALLOWED_NETWORKS, comma-separated.
 	DiscoveryAllowedNetworks []string `yaml:"discovery_allowed_networks"`
+	// AutoRenew renews, per profile, certificates whose key the server
+	// generated, DaysBefore their expiry, for the same key.
+	AutoRenew []AutoRenew `yaml:"auto_renew"`
 	// DiscoverySchedules are scans the leader repeats.
 	DiscoverySchedules []DiscoverySchedule `yaml:"discovery_schedules"`
 	// SMTP is the relay notifications are mailed through (password: SIGNET_SMTP_PASSWORD).
@@ -50,6 +53,12 @@ type Config struct {
 	// (flags show up in process listings).
 	KeyPassphrase string `yaml:"-"` // SIGNET_KEY_PASSPHRASE; else a key file in DataDir
 	AdminAPIKey   string `yaml:"-"` // SIGNET_ADMIN_API_KEY, used on first start only
+}
+
+// AutoRenew is one profile's server-side renewal policy.
+type AutoRenew struct {
+	Profile    string `yaml:"profile"`
+	DaysBefore int    `yaml:"days_before"`
 }
 
 // DiscoverySchedule is a scan repeated every Every.

@@ -24,6 +24,7 @@ type Store interface {
 	ListRequests(ctx context.Context, q store.ListQuery) ([]store.Request, string, error)
 	GetCertificate(ctx context.Context, serial string) (*store.Certificate, error)
 	GetCertificateBySHA256(ctx context.Context, sha256 string) (*store.Certificate, error)
+	SearchCertificates(ctx context.Context, q store.CertificateQuery) (*store.CertificatePage, error)
 	GetIdempotency(ctx context.Context, principalID, key string) (*store.Idempotency, error)
 	auth.OrgLookup
 	Update(ctx context.Context, fn func(tx store.Tx) error) error

@@ -76,7 +76,9 @@ type Service struct {
 	log       *slog.Logger
 
 	mu         sync.Mutex
-	dirty      map[string]bool // CA ids whose CRLs are out of date
+	dirty      map[string]bool   // CA ids whose CRLs are out of date
+	changes    map[string]uint64 // status changes seen on this node, per CA
+	published  map[string]uint64 // changes covered by the newest publication started after them
 	wake       chan struct{}
 	lastChange time.Time // newest status change the leader has published
 }
@@ -84,7 +86,8 @@ type Service struct {
 // New builds the service; call Run to publish CRLs in the background.
 func New(st Store, issuers Issuers, cfg Config) (*Service, error) {
 	cfg.setDefaults()
-	s := &Service{store: st, issuers: issuers, cfg: cfg, log: cfg.Logger, dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
+	s := &Service{store: st, issuers: issuers, cfg: cfg, log: cfg.Logger, dirty: map[string]bool{}, wake: make(chan struct{}, 1),
+		changes: map[string]uint64{}, published: map[string]uint64{}}
 	r, err := NewResponder(caDirectory{issuers}, statusSource{st}, cfg.OCSP)
 	if err != nil {
 		return nil, err
@@ -110,6 +113,7 @@ func (s *Service) StatusChanged(_ context.Context, c *store.Certificate) {
 	}
 	s.mu.Lock()
 	s.dirty[c.CAID] = true
+	s.changes[c.CAID]++
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -199,13 +203,24 @@ func (s *Service) Publish(ctx context.Context, caID string) error {
 	if iss == nil || iss.Signer == nil {
 		return problem.Conflict("ca_cannot_sign", "CA %s has no key in Signet and publishes no CRL", caID)
 	}
+	s.mu.Lock()
+	gen := s.changes[caID] // what this publication covers, at least
+	s.mu.Unlock()
 	prev, err := s.store.LatestCRL(ctx, caID, false)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
 		err := s.publishOnce(ctx, iss, prev)
-		if err == nil || attempt == 3 || !(errors.Is(err, store.ErrDuplicate) || errors.Is(err, ErrSourceChanged)) {
+		if err == nil {
+			s.mu.Lock()
+			if s.published[caID] < gen {
+				s.published[caID] = gen
+			}
+			s.mu.Unlock()
+			return nil
+		}
+		if attempt == 3 || !(errors.Is(err, store.ErrDuplicate) || errors.Is(err, ErrSourceChanged)) {
 			return err
 		}
 	}
@@ -344,6 +359,7 @@ func serialBytes(h string, dst []byte) ([]byte, bool) {
 	}
 	n := (len(h) + 1) / 2
 	out := dst[:n]
+	clear(out) // dst is reused: a nibble left from the previous serial would corrupt this one
 	odd := len(h)%2 == 1
 	for i := 0; i < len(h); i++ {
 		v, ok := hexValue(h[i])
@@ -359,9 +375,6 @@ func serialBytes(h string, dst []byte) ([]byte, bool) {
 		} else {
 			out[pos/2] |= v
 		}
-	}
-	if odd {
-		out[0] &= 0x0f
 	}
 	return out, true
 }
@@ -417,6 +430,16 @@ func (s *Service) CRL(ctx context.Context, caRef string, delta bool) (*store.CRL
 	rec, err := s.issuers.Resolve(ctx, caRef)
 	if err != nil {
 		return nil, err
+	}
+	// Read-your-writes: a status change made through this node is in the
+	// next CRL it serves, even before the background publication ran.
+	s.mu.Lock()
+	stale := s.changes[rec.ID] > s.published[rec.ID]
+	s.mu.Unlock()
+	if stale {
+		if err := s.Publish(ctx, rec.ID); err != nil {
+			return nil, err
+		}
 	}
 	c, err := s.store.LatestCRL(ctx, rec.ID, delta)
 	if errors.Is(err, store.ErrNotFound) && !delta {

@@ -7,6 +7,12 @@
 //
 // The load is bounded: each phase stops after -duration or -max requests,
 // and traffic goes only to the server it starts on 127.0.0.1.
+//
+// Each row also gives the process's CPU time per certificate (clients
+// included: they run in this process) and the cores other processes used
+// meanwhile, since on a shared machine a phase that competed for the cores
+// is not comparable with one that did not; after the table, the SQLite
+// writer's group-commit figures for each HTTP phase.
 package main
 
 import (
@@ -33,6 +39,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/signet-pki/signet/internal/app"
@@ -44,8 +51,8 @@ import (
 
 const adminKey = "bench-admin-key-0123456789abcdefghij"
 
-// profileTo, when set, receives a CPU profile of the HTTP phases.
-var profileTo io.Writer
+// profileTo and allocsTo, when set, receive CPU and allocation profiles of the HTTP phases.
+var profileTo, allocsTo io.Writer
 
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each phase")
@@ -53,23 +60,34 @@ func main() {
 	concList := flag.String("concurrency", "1,16", "comma-separated client concurrency levels")
 	csrCount := flag.Int("csrs", 256, "distinct CSRs to cycle through")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the HTTP phases here")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the HTTP phases here")
 	flag.Parse()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	for _, p := range []struct {
+		path string
+		to   *io.Writer
+	}{{*cpuProfile, &profileTo}, {*memProfile, &allocsTo}} {
+		if p.path == "" {
+			continue
+		}
+		f, err := os.Create(p.path)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
 		defer f.Close()
-		profileTo = f
+		*p.to = f
 	}
-	if err := run(*duration, *maxReq, *concList, *csrCount); err != nil {
+	memProfileRate := runtime.MemProfileRate
+	if allocsTo != nil {
+		runtime.MemProfileRate = 0 // sample the HTTP phases only
+	}
+	if err := run(*duration, *maxReq, *concList, *csrCount, memProfileRate); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration time.Duration, maxReq int, concList string, csrCount int) error {
+func run(duration time.Duration, maxReq int, concList string, csrCount, memProfileRate int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir, err := os.MkdirTemp("", "signet-bench-")
@@ -107,24 +125,39 @@ func run(duration time.Duration, maxReq int, concList string, csrCount int) erro
 	if err != nil {
 		return err
 	}
-	fmt.Println("| measurement | certificates/s | ratio to in-process | p50 | p99 | errors |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
-	fmt.Printf("| in-process baseline: parse+verify CSR, x509.CreateCertificate, all cores | %.0f | 1.00 | | | |\n", baseline.rate)
-	fmt.Printf("| in-process + zlint (Signet lints every certificate) | %.0f | %.2f | | | |\n", withLint.rate, withLint.rate/baseline.rate)
+	fmt.Println("| measurement | certificates/s | ratio to in-process | p50 | p99 | errors | CPU per certificate | other processes (cores) |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Printf("| in-process baseline: parse+verify CSR, x509.CreateCertificate, all cores | %.0f | 1.00 | | | | %s | %s |\n",
+		baseline.rate, baseline.cpu, othersText(baseline.others))
+	fmt.Printf("| in-process + zlint (Signet lints every certificate) | %.0f | %.2f | | | | %s | %s |\n",
+		withLint.rate, withLint.rate/baseline.rate, withLint.cpu, othersText(withLint.others))
 	if profileTo != nil {
 		if err := pprof.StartCPUProfile(profileTo); err != nil {
 			return err
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if allocsTo != nil {
+		runtime.MemProfileRate = memProfileRate
+		defer func() { _ = pprof.Lookup("allocs").WriteTo(allocsTo, 0) }()
+	}
+	var writers []string // group-commit figures of the HTTP phases, printed after the table
 	for _, s := range strings.Split(concList, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || c < 1 {
 			return fmt.Errorf("bad concurrency %q", s)
 		}
+		gc0 := groupCommit(a)
 		res := overHTTP(ctx, base, csrs, c, duration, maxReq)
-		fmt.Printf("| HTTP API, concurrency %d, durable (SQLite, synchronous=FULL) | %.0f | %.2f | %s | %s | %d |\n",
-			c, res.rate, res.rate/baseline.rate, res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond), res.errors)
+		gc := groupCommit(a).since(gc0)
+		fmt.Printf("| HTTP API, concurrency %d, durable (SQLite, synchronous=FULL) | %.0f | %.2f | %s | %s | %d | %s | %s |\n",
+			c, res.rate, res.rate/baseline.rate, res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond), res.errors,
+			res.cpu, othersText(res.others))
+		writers = append(writers, fmt.Sprintf("concurrency %d: %s", c, gc.describe(res.elapsed)))
+	}
+	fmt.Println()
+	for _, w := range writers {
+		fmt.Println("writer,", w)
 	}
 	return nil
 }
@@ -133,6 +166,115 @@ type result struct {
 	rate     float64
 	p50, p99 time.Duration
 	errors   int64
+	cpu      perCert       // process CPU time (client, server and all) per certificate
+	others   float64       // cores other processes used meanwhile (-1: unknown)
+	elapsed  time.Duration // length of the phase
+}
+
+// perCert is a process CPU time per certificate.
+type perCert time.Duration
+
+func (p perCert) String() string { return fmt.Sprintf("%.0f µs", float64(p)/1e3) }
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// machineBusy is the CPU time all processes have used so far, from
+// /proc/stat (Linux); ok is false elsewhere.
+func machineBusy() (busy time.Duration, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, false
+	}
+	var ticks int64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		if i != 3 && i != 4 { // idle, iowait
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, true // USER_HZ is 100 on Linux
+}
+
+// meter measures a phase: wall time, this process's CPU time, and the CPU
+// other processes took meanwhile (this machine is shared, and a phase that
+// competed for the cores is not comparable with one that did not).
+type meter struct {
+	start      time.Time
+	cpu, total time.Duration
+	totalOK    bool
+}
+
+func startMeter() meter {
+	m := meter{start: time.Now(), cpu: cpuTime()}
+	m.total, m.totalOK = machineBusy()
+	return m
+}
+
+// stop returns the phase's length, the process's CPU time per certificate,
+// and the cores other processes used on average (-1 if unknown).
+func (m meter) stop(n int64) (elapsed time.Duration, cpu perCert, others float64) {
+	elapsed, used := time.Since(m.start), cpuTime()-m.cpu
+	if n > 0 {
+		cpu = perCert(used / time.Duration(n))
+	}
+	others = -1
+	if total, ok := machineBusy(); ok && m.totalOK {
+		others = max(0, (total-m.total-used).Seconds()/elapsed.Seconds())
+	}
+	return elapsed, cpu, others
+}
+
+func othersText(cores float64) string {
+	if cores < 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.2f", cores)
+}
+
+// commitStats are the SQLite writer's group-commit counters.
+type commitStats struct {
+	batches, updates uint64
+	busy             time.Duration
+	ok               bool
+}
+
+func groupCommit(a *app.App) commitStats {
+	s, ok := a.Store.(interface {
+		GroupCommitStats() (batches, updates uint64, busy time.Duration)
+	})
+	if !ok {
+		return commitStats{}
+	}
+	b, u, busy := s.GroupCommitStats()
+	return commitStats{batches: b, updates: u, busy: busy, ok: true}
+}
+
+func (c commitStats) since(prev commitStats) commitStats {
+	return commitStats{batches: c.batches - prev.batches, updates: c.updates - prev.updates, busy: c.busy - prev.busy, ok: c.ok}
+}
+
+func (c commitStats) describe(elapsed time.Duration) string {
+	if !c.ok || c.batches == 0 {
+		return "no group-commit figures"
+	}
+	return fmt.Sprintf("%.1f updates per commit, %.0f µs per commit (statements, commit and fsync), busy %.0f %% of the phase",
+		float64(c.updates)/float64(c.batches), float64(c.busy.Microseconds())/float64(c.batches),
+		100*c.busy.Seconds()/elapsed.Seconds())
 }
 
 func makeCSRs(n int) ([][]byte, error) {
@@ -172,7 +314,7 @@ func inProcess(ctx context.Context, a *app.App, csrs [][]byte, d time.Duration, 
 	var done atomic.Int64
 	var firstErr atomic.Value
 	deadline := time.Now().Add(d)
-	start := time.Now()
+	m := startMeter()
 	var wg sync.WaitGroup
 	for w := range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
@@ -204,7 +346,8 @@ func inProcess(ctx context.Context, a *app.App, csrs [][]byte, d time.Duration, 
 	if err, _ := firstErr.Load().(error); err != nil {
 		return result{}, err
 	}
-	return result{rate: float64(done.Load()) / time.Since(start).Seconds()}, nil
+	elapsed, cpu, others := m.stop(done.Load())
+	return result{rate: float64(done.Load()) / elapsed.Seconds(), cpu: cpu, others: others, elapsed: elapsed}, nil
 }
 
 // overHTTP enrolls with c concurrent keep-alive clients.
@@ -217,7 +360,7 @@ func overHTTP(ctx context.Context, base string, csrs [][]byte, c int, d time.Dur
 	var issued, errs atomic.Int64
 	lat := make([][]time.Duration, c)
 	deadline := time.Now().Add(d)
-	start := time.Now()
+	m := startMeter()
 	var wg sync.WaitGroup
 	for w := range c {
 		wg.Add(1)
@@ -236,10 +379,11 @@ func overHTTP(ctx context.Context, base string, csrs [][]byte, c int, d time.Dur
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu, others := m.stop(issued.Load())
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	res := result{rate: float64(issued.Load()) / elapsed.Seconds(), errors: errs.Load()}
+	res := result{rate: float64(issued.Load()) / elapsed.Seconds(), errors: errs.Load(),
+		cpu: cpu, others: others, elapsed: elapsed}
 	if len(all) > 0 {
 		res.p50, res.p99 = all[len(all)/2], all[len(all)*99/100]
 	}

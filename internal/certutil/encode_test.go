@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,38 @@ func TestEncodeCertsPEM(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEncodeCertsPEMMatchesEncodingPEM pins the hand-built encoding to
+// encoding/pem's, at every length around the line and padding boundaries.
+func TestEncodeCertsPEMMatchesEncodingPEM(t *testing.T) {
+	data := make([]byte, 400)
+	for i := range data {
+		data[i] = byte(i*7 + 3)
+	}
+	for n := range len(data) {
+		ders := [][]byte{data[:n], data[n/2 : n], {}}
+		var want bytes.Buffer
+		for _, d := range ders {
+			if err := pem.Encode(&want, &pem.Block{Type: "CERTIFICATE", Bytes: d}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := EncodeCertsPEM(ders...); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("%d bytes: got\n%s\nwant\n%s", n, got, want.Bytes())
+		}
+	}
+	if got := EncodeCertsPEM(); got != nil {
+		t.Fatalf("no certificates: got %q, want nil", got)
+	}
+}
+
+func BenchmarkEncodeCertsPEM(b *testing.B) {
+	leaf, root := chain(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = EncodeCertsPEM(leaf.Raw, root.Raw)
 	}
 }
 

@@ -3,6 +3,8 @@ package issuance
 import (
 	"cmp"
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/sha1" //nolint:gosec // RFC 5280 method 1 key identifiers are defined with SHA-1
 	"crypto/x509"
 	"encoding/asn1"
@@ -129,6 +131,23 @@ func (s *Service) sign(job issueJob, iss *ca.Issuer) (*store.Certificate, error)
 
 // keyID is the RFC 5280 method-1 subject key identifier: SHA-1 of the subjectPublicKey bits.
 func keyID(pub any) []byte {
+	// The bits are the point for ECDSA and the key itself for Ed25519 (RFC
+	// 5480, 8410): no need to build and re-parse the SubjectPublicKeyInfo.
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		if b, err := k.Bytes(); err == nil {
+			sum := sha1.Sum(b) //nolint:gosec // identifier, not a security function
+			return sum[:]
+		}
+	case ed25519.PublicKey:
+		sum := sha1.Sum(k) //nolint:gosec // identifier, not a security function
+		return sum[:]
+	}
+	return spkiKeyID(pub)
+}
+
+// spkiKeyID is keyID for any key x509 can marshal.
+func spkiKeyID(pub any) []byte {
 	spki, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return nil

@@ -22,8 +22,10 @@ type Options struct {
 	// MaxBatch caps how many update functions share one transaction (default 256).
 	MaxBatch int
 	// MaxWait caps how long the writer keeps gathering a batch while more
-	// updates are still arriving (default 2ms). It never waits when no
-	// other update is on its way, so a lone client is not slowed down.
+	// updates are still arriving (default 2ms). It waits only for updates
+	// already on their way, or while more goroutines are ready to run than
+	// the processors can take (then the processors stay busy meanwhile), so
+	// a lone client on an unloaded machine is not slowed down.
 	MaxWait time.Duration
 	// Clock stamps zero CreatedAt/UpdatedAt and audit times (default time.Now).
 	Clock func() time.Time
@@ -33,6 +35,8 @@ type Options struct {
 	// on every commit, so a committed certificate survives power loss;
 	// NORMAL only syncs at checkpoints and may lose the last commits.
 	Synchronous string
+
+	backlog func() bool // replaces cpuBacklog in tests
 }
 
 func (o *Options) setDefaults() error {

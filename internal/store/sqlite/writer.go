@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,17 +53,29 @@ type writer struct {
 
 	checkpoints *checkpointer
 
+	backlog func() bool // are the processors oversubscribed? (cpuBacklog)
+
 	// Owned by the loop goroutine.
 	held *op // an exclusive op met while gathering, run after the batch
 	head chainHead
 
 	batches, updates atomic.Uint64 // committed batches and the update functions they held
+	busy             atomic.Int64  // nanoseconds spent running batches, commits included
 }
 
 // stats reports how many batches have committed and how many update
 // functions they carried: their ratio is the group-commit factor.
 func (w *writer) stats() (batches, updates uint64) {
 	return w.batches.Load(), w.updates.Load()
+}
+
+// GroupCommitStats reports the writer's committed batches, the update
+// functions they carried, and the time it spent running them (statements,
+// commit and fsync): what benchmarks need to tell a saturated writer from
+// an idle one.
+func (s *Store) GroupCommitStats() (batches, updates uint64, busy time.Duration) {
+	b, u := s.w.stats()
+	return b, u, time.Duration(s.w.busy.Load())
 }
 
 // chainHead is the last committed audit event.
@@ -79,7 +93,10 @@ func startWriter(ctx context.Context, db *sql.DB, opts Options) (*writer, error)
 		return nil, errors.Join(err, conn.Close())
 	}
 	w := &writer{conn: conn, q: newConnQuerier(conn), clock: opts.Clock, maxBatch: opts.MaxBatch, maxWait: opts.MaxWait,
-		queue: make(chan *op, 4*opts.MaxBatch), stopped: make(chan struct{}), touches: map[string]time.Time{}}
+		queue: make(chan *op, 4*opts.MaxBatch), stopped: make(chan struct{}), touches: map[string]time.Time{}, backlog: opts.backlog}
+	if w.backlog == nil {
+		w.backlog = cpuBacklog
+	}
 	if w.head, err = loadHead(ctx, w.q); err != nil {
 		return nil, errors.Join(err, conn.Close())
 	}
@@ -211,14 +228,19 @@ func (w *writer) loop() {
 			w.runExclusive(first)
 			continue
 		}
-		w.runBatch(w.gather(first))
+		batch := w.gather(first)
+		start := time.Now()
+		w.runBatch(batch)
+		w.busy.Add(int64(time.Since(start)))
 	}
 }
 
-// gather collects the ops already waiting behind first, up to maxBatch. It
-// does not sleep for ops that may come later: while this batch commits the
-// next one queues up by itself. It only waits, at most maxWait, for callers
-// that have already announced an op but not yet put it on the channel.
+// gather collects the ops already waiting behind first, up to maxBatch.
+// Usually it does not wait for ops that may come later: while this batch
+// commits the next one queues up by itself. It waits, at most maxWait in
+// all, only for callers that have already announced an op but not yet put it
+// on the channel, and while the processors are oversubscribed (cpuBacklog),
+// when waiting costs no throughput and saves commits.
 func (w *writer) gather(first *op) []*op {
 	batch := []*op{first}
 	var deadline time.Time
@@ -228,14 +250,21 @@ func (w *writer) gather(first *op) []*op {
 		select {
 		case o, ok = <-w.queue:
 		default:
-			if w.pending.Load() <= 0 {
+			if w.pending.Load() <= 0 && !w.backlog() {
 				return batch
 			}
+			now := time.Now()
 			if deadline.IsZero() {
-				deadline = time.Now().Add(w.maxWait)
-			}
-			if o, ok = w.receiveUntil(deadline); o == nil && ok {
+				deadline = now.Add(w.maxWait)
+			} else if !now.Before(deadline) {
 				return batch // waited long enough
+			}
+			until := now.Add(gatherPoll)
+			if until.After(deadline) {
+				until = deadline
+			}
+			if o, ok = w.receiveUntil(until); o == nil && ok {
+				continue // is waiting still worth it?
 			}
 		}
 		if !ok {
@@ -249,6 +278,30 @@ func (w *writer) gather(first *op) []*op {
 		batch = append(batch, o)
 	}
 	return batch
+}
+
+// gatherPoll is how often a waiting writer checks whether waiting is still worth it.
+const gatherPoll = 250 * time.Microsecond
+
+// backlogPerProc is how many goroutines per processor must be waiting to run
+// for the writer to hold a batch open (see cpuBacklog).
+const backlogPerProc = 3
+
+// cpuBacklog reports whether several goroutines per processor are ready to
+// run but waiting for one. The processors then stay busy while the writer
+// waits, so holding the batch open costs no throughput, and the requests
+// being worked on will mostly end in updates that can share its commit. A
+// commit's fixed cost (the fsync, the table and index tail pages every
+// commit rewrites, the trigram index flush) is most of what a small batch
+// costs, so under load this keeps the writer from spending the processors on
+// commits of two or three updates. When the processors are not
+// oversubscribed, waiting would only leave them idle while the commit runs
+// later, so the writer commits at once, as before.
+func cpuBacklog() bool {
+	sample := []metrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}} // per call: every store's writer asks
+	metrics.Read(sample)
+	v := sample[0].Value
+	return v.Kind() == metrics.KindUint64 && v.Uint64() >= uint64(backlogPerProc*runtime.GOMAXPROCS(0))
 }
 
 // receiveUntil waits for the next op until deadline; (nil, true) on timeout.

@@ -241,3 +241,50 @@ func TestTwoWritersShareTheChain(t *testing.T) {
 		prev = ev.Hash
 	}
 }
+
+// TestBatchHeldOpenUnderBacklog: while the processors are oversubscribed a
+// batch stays open (up to MaxWait) for updates still to come, so that they
+// share its commit; otherwise it commits at once.
+func TestBatchHeldOpenUnderBacklog(t *testing.T) {
+	for _, busy := range []bool{true, false} {
+		t.Run(fmt.Sprintf("backlog=%v", busy), func(t *testing.T) {
+			const maxWait = time.Second
+			s := openAt(t, filepath.Join(t.TempDir(), "signet.db"), Options{MaxWait: maxWait, backlog: func() bool { return busy }})
+			ctx := context.Background()
+			batches0, _ := s.w.stats()
+			first := make(chan error, 1)
+			go func() {
+				first <- s.Update(ctx, func(tx store.Tx) error { return tx.InsertCertificate(ctx, testCert(1)) })
+			}()
+			time.Sleep(100 * time.Millisecond) // the first update is in its batch by now
+			second := time.Now()
+			if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertCertificate(ctx, testCert(2)) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-first; err != nil {
+				t.Fatal(err)
+			}
+			batches, _ := s.w.stats()
+			if want := map[bool]uint64{true: 1, false: 2}[busy]; batches-batches0 != want {
+				t.Errorf("%d batches, want %d", batches-batches0, want)
+			}
+			if d := time.Since(second); !busy && d > maxWait/2 {
+				t.Errorf("the second update took %v without a backlog: something held its batch", d)
+			}
+		})
+	}
+}
+
+// TestBatchHoldIsBounded: under a backlog that never clears, a lone update
+// still commits once MaxWait has passed.
+func TestBatchHoldIsBounded(t *testing.T) {
+	const maxWait = 300 * time.Millisecond
+	s := openAt(t, filepath.Join(t.TempDir(), "signet.db"), Options{MaxWait: maxWait, backlog: func() bool { return true }})
+	start := time.Now()
+	if err := s.Update(context.Background(), func(store.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < maxWait || d > maxWait+5*time.Second {
+		t.Errorf("Update took %v, want about MaxWait (%v)", d, maxWait)
+	}
+}

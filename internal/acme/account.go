@@ -39,7 +39,7 @@ func (s *Service) writeAccount(w http.ResponseWriter, d *directory, a *account, 
 func accountKeyID(profileID, thumb string) string { return profileID + ":" + thumb }
 
 func (s *Service) findAccount(ctx context.Context, keyID string) (*account, error) {
-	o, err := s.store.FindACMEObject(ctx, kindAccount, keyID)
+	o, err := s.store.FindProtocolObject(ctx, kindAccount, keyID)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (s *Service) newAccount(w http.ResponseWriter, r *http.Request, d *director
 	now := s.now()
 	a := &account{ProfileID: d.prof.Profile.ID, OrgID: d.prof.Profile.OrgID, Contact: in.Contact, Key: keyJSON,
 		TermsAgreed: in.TermsOfServiceAgreed}
-	a.obj = store.ACMEObject{Kind: kindAccount, ID: store.NewID("acct"), KeyID: keyID, Status: statusValid, CreatedAt: now, UpdatedAt: now}
+	a.obj = store.ProtocolObject{Kind: kindAccount, ID: store.NewID("acct"), KeyID: keyID, Status: statusValid, CreatedAt: now, UpdatedAt: now}
 	if eab != nil {
 		a.EABKeyID, a.TeamID = eab.obj.ID, eab.TeamID
 	}
@@ -108,7 +108,7 @@ func (s *Service) newAccount(w http.ResponseWriter, r *http.Request, d *director
 				return err
 			}
 		}
-		if err := tx.InsertACMEObject(ctx, encode(&a.obj, a)); err != nil {
+		if err := tx.InsertProtocolObject(ctx, encode(&a.obj, a)); err != nil {
 			return err
 		}
 		tx.AppendAudit(s.principal(a, r).Event(now, a.OrgID, "acme.account.create", "acme_account", a.ID(),

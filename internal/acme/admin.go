@@ -96,9 +96,9 @@ func (s *Service) CreateEABKey(ctx context.Context, in EABKeyInput) (*EABKey, er
 		k.ProfileID = prof.Profile.ID
 	}
 	now := s.now()
-	k.obj = store.ACMEObject{Kind: kindEAB, ID: store.NewID("eab"), AccountID: orgID, Status: eabActive, CreatedAt: now, UpdatedAt: now}
+	k.obj = store.ProtocolObject{Kind: kindEAB, ID: store.NewID("eab"), AccountID: orgID, Status: eabActive, CreatedAt: now, UpdatedAt: now}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.InsertACMEObject(ctx, encode(&k.obj, k)); err != nil {
+		if err := tx.InsertProtocolObject(ctx, encode(&k.obj, k)); err != nil {
 			return fmt.Errorf("insert EAB key: %w", err)
 		}
 		tx.AppendAudit(caller.Event(now, orgID, "acme.eab_key.create", "acme_eab_key", k.obj.ID,
@@ -124,7 +124,7 @@ func (s *Service) ListEABKeys(ctx context.Context, org string, limit int, cursor
 	if err != nil {
 		return nil, "", err
 	}
-	objs, next, err := s.store.ListACMEObjects(ctx, kindEAB, orgID, limit, cursor)
+	objs, next, err := s.store.ListProtocolObjects(ctx, kindEAB, orgID, limit, cursor)
 	if errors.Is(err, store.ErrBadCursor) {
 		return nil, "", problem.Invalid("cursor_invalid", "the cursor is malformed")
 	}
@@ -148,7 +148,7 @@ func (s *Service) DeleteEABKey(ctx context.Context, id string) error {
 	if _, err := auth.Require(ctx, auth.PermProfileWrite); err != nil {
 		return err
 	}
-	o, err := s.store.GetACMEObject(ctx, kindEAB, id)
+	o, err := s.store.GetProtocolObject(ctx, kindEAB, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.NotFound("eab_key_not_found", "no EAB key %q", id)
 	}
@@ -160,7 +160,7 @@ func (s *Service) DeleteEABKey(ctx context.Context, id string) error {
 		return err
 	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.DeleteACMEObject(ctx, kindEAB, id); err != nil {
+		if err := tx.DeleteProtocolObject(ctx, kindEAB, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return problem.NotFound("eab_key_not_found", "no EAB key %q", id)
 			}
@@ -215,12 +215,12 @@ func (s *Service) SetProfileSettings(ctx context.Context, ref string, eabRequire
 		return nil, err
 	}
 	now := s.now()
-	o := encode(&store.ACMEObject{Kind: kindSettings, ID: prof.Profile.ID, Status: eabActive, CreatedAt: now, UpdatedAt: now},
+	o := encode(&store.ProtocolObject{Kind: kindSettings, ID: prof.Profile.ID, Status: eabActive, CreatedAt: now, UpdatedAt: now},
 		settings{EABRequired: eabRequired})
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		err := tx.UpdateACMEObject(ctx, o, eabActive)
+		err := tx.UpdateProtocolObject(ctx, o, eabActive)
 		if errors.Is(err, store.ErrNotFound) {
-			err = tx.InsertACMEObject(ctx, o)
+			err = tx.InsertProtocolObject(ctx, o)
 		}
 		if err != nil {
 			return fmt.Errorf("save ACME settings: %w", err)

@@ -88,7 +88,7 @@ func parseEABJWS(raw json.RawMessage) (*jose.JSONWebSignature, *jose.Header, err
 // bindEAB records, in the account's transaction, that key id bound account:
 // a single-use key moves to used, so of two concurrent bindings one fails.
 func (s *Service) bindEAB(ctx context.Context, tx store.Tx, id, accountID string) error {
-	o, err := tx.GetACMEObject(ctx, kindEAB, id)
+	o, err := tx.GetProtocolObject(ctx, kindEAB, id)
 	if err != nil {
 		return unauthorized("external account binding key %q no longer exists", id)
 	}

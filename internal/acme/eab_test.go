@@ -15,8 +15,8 @@ import (
 func (e *jwsEnv) addEAB(t *testing.T, id, orgID, profileID, status string) []byte {
 	t.Helper()
 	k := &eabKey{OrgID: orgID, ProfileID: profileID, HMAC: newHMACKey()}
-	o := encode(&store.ACMEObject{Kind: kindEAB, ID: id, AccountID: orgID, Status: status}, k)
-	if err := e.s.store.Update(context.Background(), func(tx store.Tx) error { return tx.InsertACMEObject(context.Background(), o) }); err != nil {
+	o := encode(&store.ProtocolObject{Kind: kindEAB, ID: id, AccountID: orgID, Status: status}, k)
+	if err := e.s.store.Update(context.Background(), func(tx store.Tx) error { return tx.InsertProtocolObject(context.Background(), o) }); err != nil {
 		t.Fatal(err)
 	}
 	return k.HMAC
@@ -121,7 +121,7 @@ func TestACMEBindEABOnce(t *testing.T) {
 	if err := bind("eab_once", "acct_2"); !errors.As(err, &ae) || ae.Type != errUnauthorized {
 		t.Fatalf("second binding: %v", err)
 	}
-	o, _ := e.s.store.GetACMEObject(context.Background(), kindEAB, "eab_once")
+	o, _ := e.s.store.GetProtocolObject(context.Background(), kindEAB, "eab_once")
 	var k eabKey
 	_ = decode(o, &k)
 	if o.Status != eabUsed || len(k.Accounts) != 1 || k.Accounts[0] != "acct_1" {
@@ -129,8 +129,8 @@ func TestACMEBindEABOnce(t *testing.T) {
 	}
 
 	k2 := &eabKey{OrgID: "org_default", HMAC: newHMACKey(), Reusable: true}
-	o2 := encode(&store.ACMEObject{Kind: kindEAB, ID: "eab_many", AccountID: "org_default", Status: eabActive}, k2)
-	_ = e.s.store.Update(context.Background(), func(tx store.Tx) error { return tx.InsertACMEObject(context.Background(), o2) })
+	o2 := encode(&store.ProtocolObject{Kind: kindEAB, ID: "eab_many", AccountID: "org_default", Status: eabActive}, k2)
+	_ = e.s.store.Update(context.Background(), func(tx store.Tx) error { return tx.InsertProtocolObject(context.Background(), o2) })
 	for _, a := range []string{"acct_1", "acct_2", "acct_3"} {
 		if err := bind("eab_many", a); err != nil {
 			t.Fatalf("reusable key, %s: %v", a, err)

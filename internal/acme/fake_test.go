@@ -15,12 +15,12 @@ import (
 // succeeds, as the real store's savepoints do.
 type memStore struct {
 	mu   sync.Mutex
-	objs map[[2]string]store.ACMEObject
+	objs map[[2]string]store.ProtocolObject
 }
 
-func newMemStore() *memStore { return &memStore{objs: map[[2]string]store.ACMEObject{}} }
+func newMemStore() *memStore { return &memStore{objs: map[[2]string]store.ProtocolObject{}} }
 
-func (m *memStore) GetACMEObject(_ context.Context, kind, id string) (*store.ACMEObject, error) {
+func (m *memStore) GetProtocolObject(_ context.Context, kind, id string) (*store.ProtocolObject, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	o, ok := m.objs[[2]string{kind, id}]
@@ -30,7 +30,7 @@ func (m *memStore) GetACMEObject(_ context.Context, kind, id string) (*store.ACM
 	return &o, nil
 }
 
-func (m *memStore) FindACMEObject(_ context.Context, kind, keyID string) (*store.ACMEObject, error) {
+func (m *memStore) FindProtocolObject(_ context.Context, kind, keyID string) (*store.ProtocolObject, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, o := range m.objs {
@@ -41,10 +41,10 @@ func (m *memStore) FindACMEObject(_ context.Context, kind, keyID string) (*store
 	return nil, store.ErrNotFound
 }
 
-func (m *memStore) ListACMEObjects(_ context.Context, kind, accountID string, limit int, cursor string) ([]store.ACMEObject, string, error) {
+func (m *memStore) ListProtocolObjects(_ context.Context, kind, accountID string, limit int, cursor string) ([]store.ProtocolObject, string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []store.ACMEObject
+	var out []store.ProtocolObject
 	for _, o := range m.objs {
 		if o.Kind == kind && o.AccountID == accountID {
 			out = append(out, o)
@@ -57,7 +57,7 @@ func (m *memStore) ListACMEObjects(_ context.Context, kind, accountID string, li
 func (m *memStore) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	tx := &memTx{objs: map[[2]string]store.ACMEObject{}}
+	tx := &memTx{objs: map[[2]string]store.ProtocolObject{}}
 	for k, v := range m.objs {
 		tx.objs[k] = v
 	}
@@ -71,10 +71,10 @@ func (m *memStore) Update(ctx context.Context, fn func(tx store.Tx) error) error
 // memTx implements the ACME part of store.Tx; anything else panics.
 type memTx struct {
 	store.Tx
-	objs map[[2]string]store.ACMEObject
+	objs map[[2]string]store.ProtocolObject
 }
 
-func (t *memTx) GetACMEObject(_ context.Context, kind, id string) (*store.ACMEObject, error) {
+func (t *memTx) GetProtocolObject(_ context.Context, kind, id string) (*store.ProtocolObject, error) {
 	o, ok := t.objs[[2]string{kind, id}]
 	if !ok {
 		return nil, store.ErrNotFound
@@ -82,7 +82,7 @@ func (t *memTx) GetACMEObject(_ context.Context, kind, id string) (*store.ACMEOb
 	return &o, nil
 }
 
-func (t *memTx) InsertACMEObject(_ context.Context, o *store.ACMEObject) error {
+func (t *memTx) InsertProtocolObject(_ context.Context, o *store.ProtocolObject) error {
 	if _, ok := t.objs[[2]string{o.Kind, o.ID}]; ok {
 		return store.ErrDuplicate
 	}
@@ -95,7 +95,7 @@ func (t *memTx) InsertACMEObject(_ context.Context, o *store.ACMEObject) error {
 	return nil
 }
 
-func (t *memTx) UpdateACMEObject(_ context.Context, o *store.ACMEObject, from string) error {
+func (t *memTx) UpdateProtocolObject(_ context.Context, o *store.ProtocolObject, from string) error {
 	cur, ok := t.objs[[2]string{o.Kind, o.ID}]
 	if !ok {
 		return store.ErrNotFound
@@ -107,7 +107,7 @@ func (t *memTx) UpdateACMEObject(_ context.Context, o *store.ACMEObject, from st
 	return nil
 }
 
-func (t *memTx) DeleteACMEObject(_ context.Context, kind, id string) error {
+func (t *memTx) DeleteProtocolObject(_ context.Context, kind, id string) error {
 	if _, ok := t.objs[[2]string{kind, id}]; !ok {
 		return store.ErrNotFound
 	}
@@ -115,7 +115,7 @@ func (t *memTx) DeleteACMEObject(_ context.Context, kind, id string) error {
 	return nil
 }
 
-func (t *memTx) DeleteExpiredACMEObjects(_ context.Context, kind string, at time.Time) (int64, error) {
+func (t *memTx) DeleteExpiredProtocolObjects(_ context.Context, kind string, at time.Time) (int64, error) {
 	var n int64
 	for k, o := range t.objs {
 		if o.Kind == kind && o.ExpiresAt != nil && o.ExpiresAt.Before(at) {

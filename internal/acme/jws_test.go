@@ -53,8 +53,8 @@ func (e *jwsEnv) addAccount(t *testing.T, id, profileID, status string, key cryp
 	raw, _ := jwk.MarshalJSON()
 	thumb, _ := thumbprint(&jwk)
 	a := &account{ProfileID: profileID, OrgID: "org_default", Key: raw}
-	o := encode(&store.ACMEObject{Kind: kindAccount, ID: id, KeyID: accountKeyID(profileID, thumb), Status: status}, a)
-	if err := e.s.store.Update(context.Background(), func(tx store.Tx) error { return tx.InsertACMEObject(context.Background(), o) }); err != nil {
+	o := encode(&store.ProtocolObject{Kind: kindAccount, ID: id, KeyID: accountKeyID(profileID, thumb), Status: status}, a)
+	if err := e.s.store.Update(context.Background(), func(tx store.Tx) error { return tx.InsertProtocolObject(context.Background(), o) }); err != nil {
 		t.Fatal(err)
 	}
 	return testBase + "/account/" + id

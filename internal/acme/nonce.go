@@ -52,7 +52,7 @@ type nonces struct {
 func newNonces(st Store, now func() time.Time, lifetime time.Duration) *nonces {
 	n := &nonces{store: st, now: now, lifetime: lifetime}
 	n.sweep = func(ctx context.Context, tx store.Tx, now time.Time) error {
-		_, err := tx.DeleteExpiredACMEObjects(ctx, kindNonce, now)
+		_, err := tx.DeleteExpiredProtocolObjects(ctx, kindNonce, now)
 		return err
 	}
 	return n
@@ -71,7 +71,7 @@ func (n *nonces) macKey(ctx context.Context) ([]byte, error) {
 		return n.key, nil
 	}
 	for range 2 {
-		o, err := n.store.GetACMEObject(ctx, kindNonceKey, nonceKeyID)
+		o, err := n.store.GetProtocolObject(ctx, kindNonceKey, nonceKeyID)
 		if err == nil {
 			var rec nonceKeyRecord
 			if err := json.Unmarshal(o.Data, &rec); err != nil || len(rec.Key) < 32 {
@@ -87,7 +87,7 @@ func (n *nonces) macKey(ctx context.Context) ([]byte, error) {
 		_, _ = rand.Read(rec.Key)
 		data, _ := json.Marshal(rec)
 		err = n.store.Update(ctx, func(tx store.Tx) error {
-			return tx.InsertACMEObject(ctx, &store.ACMEObject{Kind: kindNonceKey, ID: nonceKeyID, Status: "active", Data: data})
+			return tx.InsertProtocolObject(ctx, &store.ProtocolObject{Kind: kindNonceKey, ID: nonceKeyID, Status: "active", Data: data})
 		})
 		if err != nil && !errors.Is(err, store.ErrDuplicate) {
 			return nil, fmt.Errorf("create nonce key: %w", err)
@@ -152,7 +152,7 @@ func (n *nonces) consume(ctx context.Context, nonce string) error {
 	}
 	n.mu.Unlock()
 	err = n.store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.InsertACMEObject(ctx, &store.ACMEObject{Kind: kindNonce, ID: id, Status: "used", Data: []byte("{}"),
+		if err := tx.InsertProtocolObject(ctx, &store.ProtocolObject{Kind: kindNonce, ID: id, Status: "used", Data: []byte("{}"),
 			ExpiresAt: &exp, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return err
 		}

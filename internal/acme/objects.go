@@ -14,9 +14,9 @@ import (
 	"github.com/signet-pki/signet/internal/store"
 )
 
-// Kinds of store.ACMEObject this package keeps. The store's Status column
+// Kinds of store.ProtocolObject this package keeps. The store's Status column
 // holds each object's status, so that moves between statuses are atomic
-// (UpdateACMEObject's fromStatus); Data holds the JSON below.
+// (UpdateProtocolObject's fromStatus); Data holds the JSON below.
 const (
 	kindAccount  = "account"          // KeyID: profile id + ":" + JWK thumbprint
 	kindOrder    = "order"            // AccountID: the account
@@ -57,7 +57,7 @@ type account struct {
 	EABKeyID    string          `json:"eab_key_id,omitempty"`
 	TeamID      string          `json:"team_id,omitempty"` // owner of its certificates, from the EAB key
 
-	obj store.ACMEObject
+	obj store.ProtocolObject
 	jwk *jose.JSONWebKey
 }
 
@@ -76,7 +76,7 @@ type order struct {
 	Replaces       string       `json:"replaces,omitempty"` // RFC 9773 certificate id
 	Error          *acmeError   `json:"error,omitempty"`
 
-	obj store.ACMEObject
+	obj store.ProtocolObject
 }
 
 // challenge is one way to prove control of an authorization's identifier;
@@ -99,7 +99,7 @@ type authz struct {
 	Challenges     []challenge `json:"challenges"`
 	ValidatingFrom *time.Time  `json:"validating_from,omitempty"`
 
-	obj store.ACMEObject
+	obj store.ProtocolObject
 }
 
 // eabKey is an external account binding key: an HMAC key bound to an
@@ -115,7 +115,7 @@ type eabKey struct {
 	Accounts  []string  `json:"accounts,omitempty"` // bound through it
 	LastUsed  time.Time `json:"last_used,omitzero"`
 
-	obj store.ACMEObject
+	obj store.ProtocolObject
 }
 
 // settings are a profile's ACME options.
@@ -124,7 +124,7 @@ type settings struct {
 }
 
 // decode reads an object's JSON into v (a pointer to one of the records).
-func decode(o *store.ACMEObject, v any) error {
+func decode(o *store.ProtocolObject, v any) error {
 	if err := json.Unmarshal(o.Data, v); err != nil {
 		return fmt.Errorf("ACME %s %s is corrupt: %w", o.Kind, o.ID, err)
 	}
@@ -132,14 +132,14 @@ func decode(o *store.ACMEObject, v any) error {
 }
 
 // encode stores v's JSON in o.
-func encode(o *store.ACMEObject, v any) *store.ACMEObject {
+func encode(o *store.ProtocolObject, v any) *store.ProtocolObject {
 	o.Data, _ = json.Marshal(v) // records hold only marshalable fields
 	return o
 }
 
 // get loads one object, mapping "absent" onto notFound.
-func (s *Service) get(ctx context.Context, kind, id string, notFound *acmeError) (*store.ACMEObject, error) {
-	o, err := s.store.GetACMEObject(ctx, kind, id)
+func (s *Service) get(ctx context.Context, kind, id string, notFound *acmeError) (*store.ProtocolObject, error) {
+	o, err := s.store.GetProtocolObject(ctx, kind, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound
 	}
@@ -187,7 +187,7 @@ func (s *Service) loadAuthz(ctx context.Context, id string) (*authz, error) {
 
 // loadSettings returns a profile's ACME settings (the defaults when none were set).
 func (s *Service) loadSettings(ctx context.Context, profileID string) (*settings, error) {
-	o, err := s.store.GetACMEObject(ctx, kindSettings, profileID)
+	o, err := s.store.GetProtocolObject(ctx, kindSettings, profileID)
 	if errors.Is(err, store.ErrNotFound) {
 		return &settings{}, nil
 	}
@@ -207,6 +207,6 @@ func randomToken(n int) string {
 
 // moveObject rewrites o with v's JSON if its stored status is still from;
 // store.ErrConflict tells the caller someone else moved it first.
-func moveObject(ctx context.Context, tx store.Tx, o *store.ACMEObject, v any, from string) error {
-	return tx.UpdateACMEObject(ctx, encode(o, v), from)
+func moveObject(ctx context.Context, tx store.Tx, o *store.ProtocolObject, v any, from string) error {
+	return tx.UpdateProtocolObject(ctx, encode(o, v), from)
 }

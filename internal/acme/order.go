@@ -72,7 +72,7 @@ func (s *Service) newOrder(w http.ResponseWriter, r *http.Request, d *directory)
 	a := req.acct
 	now := s.now()
 	ord := &order{ProfileID: d.prof.Profile.ID, Identifiers: ids, Expires: now.Add(s.cfg.OrderLifetime).Truncate(time.Second)}
-	ord.obj = store.ACMEObject{Kind: kindOrder, ID: store.NewID("ord"), AccountID: a.ID(), Status: statusPending,
+	ord.obj = store.ProtocolObject{Kind: kindOrder, ID: store.NewID("ord"), AccountID: a.ID(), Status: statusPending,
 		ExpiresAt: &ord.Expires, CreatedAt: now, UpdatedAt: now}
 	var replaced *store.Certificate
 	if in.Replaces != "" {
@@ -93,11 +93,11 @@ func (s *Service) newOrder(w http.ResponseWriter, r *http.Request, d *directory)
 			}
 		}
 		for _, az := range authzs {
-			if err := tx.InsertACMEObject(ctx, encode(&az.obj, az)); err != nil {
+			if err := tx.InsertProtocolObject(ctx, encode(&az.obj, az)); err != nil {
 				return fmt.Errorf("insert authorization: %w", err)
 			}
 		}
-		return tx.InsertACMEObject(ctx, encode(&ord.obj, ord))
+		return tx.InsertProtocolObject(ctx, encode(&ord.obj, ord))
 	})
 	if err != nil {
 		return toACME(err, errMalformed)
@@ -119,7 +119,7 @@ func (s *Service) newAuthz(a *account, ord *order, id identifier, now time.Time)
 	for _, t := range types {
 		az.Challenges = append(az.Challenges, challenge{Type: t, Token: randomToken(32), Status: statusPending})
 	}
-	az.obj = store.ACMEObject{Kind: kindAuthz, ID: store.NewID("authz"), AccountID: a.ID(), Status: statusPending,
+	az.obj = store.ProtocolObject{Kind: kindAuthz, ID: store.NewID("authz"), AccountID: a.ID(), Status: statusPending,
 		ExpiresAt: &az.Expires, CreatedAt: now, UpdatedAt: now}
 	return az
 }
@@ -172,7 +172,7 @@ func (s *Service) listOrders(w http.ResponseWriter, r *http.Request, d *director
 	if req.acct.ID() != id {
 		return unauthorized("an account may only list its own orders")
 	}
-	objs, next, err := s.store.ListACMEObjects(ctx, kindOrder, id, 100, cursor)
+	objs, next, err := s.store.ListProtocolObjects(ctx, kindOrder, id, 100, cursor)
 	if errors.Is(err, store.ErrBadCursor) {
 		return malformed("the cursor is malformed")
 	}

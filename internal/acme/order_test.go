@@ -80,9 +80,9 @@ func TestACMERefreshOrder(t *testing.T) {
 			}
 			o := &order{ProfileID: "prof_web", Identifiers: []identifier{{"dns", "a.test"}}, Expires: start.Add(time.Hour),
 				CSR: "csr", RequestID: tc.requestID}
-			o.obj = store.ACMEObject{Kind: kindOrder, ID: "ord_1", AccountID: "acct_a", Status: tc.status, CreatedAt: start, UpdatedAt: start}
+			o.obj = store.ProtocolObject{Kind: kindOrder, ID: "ord_1", AccountID: "acct_a", Status: tc.status, CreatedAt: start, UpdatedAt: start}
 			if err := s.store.Update(context.Background(), func(tx store.Tx) error {
-				return tx.InsertACMEObject(context.Background(), encode(&o.obj, o))
+				return tx.InsertProtocolObject(context.Background(), encode(&o.obj, o))
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +90,7 @@ func TestACMERefreshOrder(t *testing.T) {
 			if tc.expired {
 				clk.advance(2 * time.Hour)
 			}
-			got, err := s.refreshOrder(context.Background(), &account{obj: store.ACMEObject{ID: "acct_a"}}, o)
+			got, err := s.refreshOrder(context.Background(), &account{obj: store.ProtocolObject{ID: "acct_a"}}, o)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -94,11 +94,11 @@ type replacementRecord struct {
 func (s *Service) markReplaced(ctx context.Context, tx store.Tx, certID string, cert *store.Certificate, orderID string) error {
 	now := s.now()
 	until := cert.NotAfter
-	rec := encode(&store.ACMEObject{Kind: kindReplacement, ID: certID, Status: "active", ExpiresAt: &until, CreatedAt: now, UpdatedAt: now},
+	rec := encode(&store.ProtocolObject{Kind: kindReplacement, ID: certID, Status: "active", ExpiresAt: &until, CreatedAt: now, UpdatedAt: now},
 		replacementRecord{Order: orderID})
-	old, err := tx.GetACMEObject(ctx, kindReplacement, certID)
+	old, err := tx.GetProtocolObject(ctx, kindReplacement, certID)
 	if errors.Is(err, store.ErrNotFound) {
-		return tx.InsertACMEObject(ctx, rec)
+		return tx.InsertProtocolObject(ctx, rec)
 	}
 	if err != nil {
 		return fmt.Errorf("load replacement: %w", err)
@@ -107,16 +107,16 @@ func (s *Service) markReplaced(ctx context.Context, tx store.Tx, certID string, 
 	if err := decode(old, &prev); err != nil {
 		return err
 	}
-	if po, err := tx.GetACMEObject(ctx, kindOrder, prev.Order); err == nil && orderAlive(po, now) {
+	if po, err := tx.GetProtocolObject(ctx, kindOrder, prev.Order); err == nil && orderAlive(po, now) {
 		return newError(errAlreadyReplaced, http.StatusConflict, "order %s already replaces this certificate", prev.Order)
 	}
-	return tx.UpdateACMEObject(ctx, rec, "active")
+	return tx.UpdateProtocolObject(ctx, rec, "active")
 }
 
 // orderAlive reports whether a stored order may still produce a
 // certificate (or did): not invalid, and not a pending or ready order past
 // its expiry.
-func orderAlive(o *store.ACMEObject, now time.Time) bool {
+func orderAlive(o *store.ProtocolObject, now time.Time) bool {
 	switch o.Status {
 	case statusInvalid:
 		return false

@@ -10,7 +10,7 @@
 // built from the account (kind "acme_account", role requester, the profile's
 // organization, the team of its external account binding), so the issuance
 // service applies its ordinary rules. Protocol state (accounts, orders,
-// authorizations, nonces, EAB keys) is kept as store.ACMEObject JSON owned by
+// authorizations, nonces, EAB keys) is kept as store.ProtocolObject JSON owned by
 // this package.
 package acme
 
@@ -31,9 +31,9 @@ import (
 // Store is the persistence the ACME server needs: its own objects, and
 // teams for EAB keys. Every write goes through Update.
 type Store interface {
-	GetACMEObject(ctx context.Context, kind, id string) (*store.ACMEObject, error)
-	FindACMEObject(ctx context.Context, kind, keyID string) (*store.ACMEObject, error)
-	ListACMEObjects(ctx context.Context, kind, accountID string, limit int, cursor string) ([]store.ACMEObject, string, error)
+	GetProtocolObject(ctx context.Context, kind, id string) (*store.ProtocolObject, error)
+	FindProtocolObject(ctx context.Context, kind, keyID string) (*store.ProtocolObject, error)
+	ListProtocolObjects(ctx context.Context, kind, accountID string, limit int, cursor string) ([]store.ProtocolObject, string, error)
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
 }
 
@@ -157,7 +157,7 @@ func sweepExpired(ctx context.Context, tx store.Tx, now time.Time) error {
 		kind   string
 		before time.Time
 	}{{kindNonce, now}, {kindReplacement, now}, {kindOrder, now.Add(-retention)}, {kindAuthz, now.Add(-retention)}} {
-		if _, err := tx.DeleteExpiredACMEObjects(ctx, k.kind, k.before); err != nil {
+		if _, err := tx.DeleteExpiredProtocolObjects(ctx, k.kind, k.before); err != nil {
 			return fmt.Errorf("delete expired ACME %s: %w", k.kind, err)
 		}
 	}

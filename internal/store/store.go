@@ -265,14 +265,16 @@ type RevokedQuery struct {
 	ChangedSince *time.Time // only those revoked or held at or after this (delta CRLs)
 }
 
-// ACMEObject is one piece of ACME protocol state (an account, order,
-// authorization, challenge, nonce, EAB key...), stored as the acme package's
-// JSON: the protocol's objects change with its extensions, the store only
-// needs to find them and move their status atomically.
-type ACMEObject struct {
-	Kind      string // account | order | authz | challenge | nonce | eab | ... (the acme package's names)
+// ProtocolObject is one piece of an enrollment protocol's state (an ACME
+// account, order, authorization, nonce or EAB key; an EST/SCEP/CMP one-time
+// secret; a compatibility API's numeric id...), stored as its package's JSON:
+// the protocols' objects change with their extensions, the store only needs
+// to find them and move their status atomically. Each package prefixes its
+// kinds with its name ("est.secret"); ACME's came first and have none.
+type ProtocolObject struct {
+	Kind      string // the owning package's names: account | order | authz | nonce | eab (ACME), est.secret, ...
 	ID        string // unique within Kind
-	AccountID string // owning account ("" for accounts themselves and unowned objects)
+	AccountID string // owner the kind lists by: an ACME account, an organization ("" = none)
 	KeyID     string // lookup key: an account's JWK thumbprint, an EAB key id; "" = none (unique within Kind when set)
 	Status    string
 	Data      []byte // JSON
@@ -488,11 +490,11 @@ type Reader interface {
 	// MaxCRLNumber is the highest CRL number the CA has used (0 if none).
 	MaxCRLNumber(ctx context.Context, caID string) (int64, error)
 
-	GetACMEObject(ctx context.Context, kind, id string) (*ACMEObject, error)
-	// FindACMEObject looks an object up by its KeyID (an account by key thumbprint).
-	FindACMEObject(ctx context.Context, kind, keyID string) (*ACMEObject, error)
-	// ListACMEObjects pages an account's objects of a kind, oldest first (cursor: "" to start).
-	ListACMEObjects(ctx context.Context, kind, accountID string, limit int, cursor string) ([]ACMEObject, string, error)
+	GetProtocolObject(ctx context.Context, kind, id string) (*ProtocolObject, error)
+	// FindProtocolObject looks an object up by its KeyID (an account by key thumbprint).
+	FindProtocolObject(ctx context.Context, kind, keyID string) (*ProtocolObject, error)
+	// ListProtocolObjects pages an account's objects of a kind, oldest first (cursor: "" to start).
+	ListProtocolObjects(ctx context.Context, kind, accountID string, limit int, cursor string) ([]ProtocolObject, string, error)
 
 	GetEndpoint(ctx context.Context, id string) (*Endpoint, error)
 	ListEndpoints(ctx context.Context, q EndpointQuery) ([]Endpoint, string, error)
@@ -559,15 +561,15 @@ type Tx interface {
 	// InsertCRL stores a published CRL; ErrDuplicate if its number is taken.
 	InsertCRL(ctx context.Context, c *CRL) error
 
-	// InsertACMEObject stores a new object; ErrDuplicate if (Kind, ID) or (Kind, KeyID) is taken.
-	InsertACMEObject(ctx context.Context, o *ACMEObject) error
-	// UpdateACMEObject rewrites Status, Data, ExpiresAt, KeyID and UpdatedAt if the stored status
+	// InsertProtocolObject stores a new object; ErrDuplicate if (Kind, ID) or (Kind, KeyID) is taken.
+	InsertProtocolObject(ctx context.Context, o *ProtocolObject) error
+	// UpdateProtocolObject rewrites Status, Data, ExpiresAt, KeyID and UpdatedAt if the stored status
 	// is still fromStatus: ErrConflict if not, ErrNotFound if there is no such object.
-	UpdateACMEObject(ctx context.Context, o *ACMEObject, fromStatus string) error
-	// DeleteACMEObject removes an object; ErrNotFound if absent (a nonce used twice).
-	DeleteACMEObject(ctx context.Context, kind, id string) error
-	// DeleteExpiredACMEObjects removes objects of a kind whose ExpiresAt is before t.
-	DeleteExpiredACMEObjects(ctx context.Context, kind string, t time.Time) (int64, error)
+	UpdateProtocolObject(ctx context.Context, o *ProtocolObject, fromStatus string) error
+	// DeleteProtocolObject removes an object; ErrNotFound if absent (a nonce used twice).
+	DeleteProtocolObject(ctx context.Context, kind, id string) error
+	// DeleteExpiredProtocolObjects removes objects of a kind whose ExpiresAt is before t.
+	DeleteExpiredProtocolObjects(ctx context.Context, kind string, t time.Time) (int64, error)
 
 	// UpsertEndpoint records a scan of (OrgID, Host, Port, ServerName): a new
 	// endpoint gets e.ID and FirstSeen as given; a known one keeps its ID,

@@ -47,7 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TenancySearch", testTenancySearch},
 		{"AuditSearch", testAuditSearch},
 		{"RevokedAndCRLs", testRevokedAndCRLs},
-		{"ACMEObjects", testACMEObjects},
+		{"ProtocolObjects", testProtocolObjects},
 		{"Endpoints", testEndpoints},
 		{"Notifications", testNotifications},
 		{"Agents", testAgents},

@@ -125,13 +125,17 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	if err != nil {
 		return fmt.Errorf("ACME: %w", err)
 	}
+	compat, err := a.compatHandlers()
+	if err != nil {
+		return fmt.Errorf("compatibility APIs: %w", err)
+	}
 	metrics := telemetry.New(telemetry.Sources{Pool: a.Store.Pool, Leader: a.Store.IsLeader, Database: a.Store.Name(),
 		Summary: func(ctx context.Context) (*store.Summary, error) { return a.Store.Summarize(ctx, a.now(), "") }})
 	a.API = httpapi.New(httpapi.Services{CAs: a.CAs, Profiles: a.Profiles, Issuance: a.Issuance,
 		Inventory: a.Inventory, APIKeys: a.APIKeys, Directory: a.Directory, Audit: a.Audit,
 		Auth: a.APIKeys, ClientCerts: auth.NewClientCerts(a.Store, a.now), Now: a.now,
 		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(), Revocation: a.Revocation, Discovery: a.Discovery, Notify: a.Notify, Agents: agent.NewRegistry(a.Store, a.now),
-		ACME: acmeSvc,
+		ACME: acmeSvc, Compat: compat,
 	}, a.Log)
 	return nil
 }
@@ -234,26 +238,38 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 		}
 		srv.TLSConfig = base
 	}
+	compat, err := a.listenCompat(ctx, srv)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	if ready != nil {
 		ready <- ln.Addr()
 	}
-	errc := make(chan error, 1)
-	go func() {
-		if a.Config.InsecureHTTP {
-			errc <- srv.Serve(ln)
-		} else {
-			errc <- srv.ServeTLS(ln, "", "")
-		}
-	}()
+	servers := append([]compatListener{{name: "main", ln: ln, srv: srv}}, compat...)
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		go func() {
+			var err error
+			if a.Config.InsecureHTTP {
+				err = s.srv.Serve(s.ln)
+			} else {
+				err = s.srv.ServeTLS(s.ln, "", "")
+			}
+			errc <- fmt.Errorf("%s listener: %w", s.name, err)
+		}()
+	}
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, s := range servers {
+		if err := s.srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) && serveErr == nil {
+			serveErr = fmt.Errorf("shutdown %s listener: %w", s.name, err)
+		}
 	}
-	return nil
+	return serveErr
 }

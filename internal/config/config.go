@@ -48,11 +48,22 @@ type Config struct {
 	ACME      ACME   `yaml:"acme"`       // how the ACME server validates challenges
 	LogLevel  string `yaml:"log_level"`  // debug | info | warn | error
 	LogFormat string `yaml:"log_format"` // text | json
+	// CompatListeners serve a compatibility API at the root of a listener of
+	// its own, for clients whose paths cannot take the /compat/{name} prefix.
+	CompatListeners []CompatListener `yaml:"compat_listeners"`
 
 	// Secrets come from the environment only, never from the file or flags
 	// (flags show up in process listings).
 	KeyPassphrase string `yaml:"-"` // SIGNET_KEY_PASSPHRASE; else a key file in DataDir
 	AdminAPIKey   string `yaml:"-"` // SIGNET_ADMIN_API_KEY, used on first start only
+}
+
+// CompatListener gives a compatibility API ("notary", "digicert",
+// "infisical", "sectigo") its own address. It uses TLS like the main listener
+// unless insecure_http is set.
+type CompatListener struct {
+	API    string `yaml:"api"`
+	Listen string `yaml:"listen"`
 }
 
 // AutoRenew is one profile's server-side renewal policy.
@@ -171,6 +182,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
 	errs = append(errs, c.ACME.validate()...)
+	for _, l := range c.CompatListeners {
+		if _, _, err := net.SplitHostPort(l.Listen); err != nil || l.API == "" {
+			errs = append(errs, fmt.Errorf("compat_listeners: {api: %q, listen: %q}: want an API name and host:port", l.API, l.Listen))
+		}
+	}
 	if c.AdminAPIKey != "" && len(c.AdminAPIKey) < 24 {
 		errs = append(errs, errors.New("SIGNET_ADMIN_API_KEY must be at least 24 characters"))
 	}

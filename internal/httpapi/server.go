@@ -42,18 +42,22 @@ type CertAuthenticator interface {
 
 // Services are the domain services the API exposes.
 type Services struct {
-	CAs         *ca.Service
-	Profiles    *profile.Service
-	Issuance    *issuance.Service
-	Inventory   *inventory.Service
-	APIKeys     *auth.APIKeys
-	Directory   *auth.Directory
-	Audit       *audit.Service
-	Revocation  *revocation.Service
-	Discovery   *discovery.Service
-	Notify      *notify.Service
-	Agents      *agent.Registry
-	ACME        *acme.Service // nil: no ACME directories
+	CAs        *ca.Service
+	Profiles   *profile.Service
+	Issuance   *issuance.Service
+	Inventory  *inventory.Service
+	APIKeys    *auth.APIKeys
+	Directory  *auth.Directory
+	Audit      *audit.Service
+	Revocation *revocation.Service
+	Discovery  *discovery.Service
+	Notify     *notify.Service
+	Agents     *agent.Registry
+	ACME       *acme.Service // nil: no ACME directories
+	// Compat are the vendor-compatible APIs by name ("notary", "digicert",
+	// ...), each serving the vendor's paths from its root; they are mounted
+	// under /compat/{name}/ and do their own authentication.
+	Compat      map[string]http.Handler
 	Auth        Authenticator
 	ClientCerts CertAuthenticator
 	// Ready reports whether the server can take traffic: database
@@ -119,11 +123,16 @@ func (a *API) table() []route {
 	rs = append(rs, a.notifyRoutes()...)
 	rs = append(rs, a.agentRoutes()...)
 	rs = append(rs, a.acmeRoutes()...)
+	rs = append(rs, a.compatRoutes()...)
 	return rs
 }
 
 // ServeHTTP adds a request id, access log and panic recovery around the mux.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.serve(w, r, a.mux)
+}
+
+func (a *API) serve(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	start := time.Now()
 	id := r.Header.Get("X-Request-Id")
 	if id == "" || len(id) > 64 {
@@ -145,7 +154,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.log.DebugContext(ctx, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 			"status", sw.status, "duration", time.Since(start))
 	}()
-	a.mux.ServeHTTP(sw, r)
+	h.ServeHTTP(sw, r)
 }
 
 type statusWriter struct {

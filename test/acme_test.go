@@ -209,7 +209,7 @@ func TestACMEGoClientIssuesRenewsRevokes(t *testing.T) {
 	}
 	// In the inventory, owned by the account, with its audit event.
 	rec := e.Must(t, 200, "GET", "/api/v1/certificates/"+serialOf(leaf), admin, nil).Map(t)
-	if rec["owner"] != "acme_"+acctID || str(rec, "labels", "acme_account") != acctID || rec["status"] != "active" {
+	if rec["owner"] != "acme_"+acctID || str(rec, "labels", "acme_account") != acctID || rec["status"] != "active" || rec["enrollment_method"] != "acme" {
 		t.Fatalf("inventory entry: %v", rec)
 	}
 	events := e.Must(t, 200, "GET", "/api/v1/audit-events?action=certificate.issue&principal=acme_"+acctID, admin, nil).Map(t)

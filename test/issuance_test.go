@@ -110,8 +110,8 @@ func TestEnrollWithCSRVerifiesWithOpenSSL(t *testing.T) {
 	// The certificate returned is already in the inventory.
 	serial := cert["serial"].(string)
 	got := e.Must(t, 200, "GET", "/api/v1/certificates/"+serial, admin, nil).Map(t)
-	if got["sha256"] != cert["sha256"] {
-		t.Fatalf("inventory copy differs")
+	if got["sha256"] != cert["sha256"] || got["enrollment_method"] != "api" {
+		t.Fatalf("inventory copy differs, or its enrollment method is not api: %v", got)
 	}
 	// Any accepted serial form finds it.
 	upper := strings.ToUpper(serial)

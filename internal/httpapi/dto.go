@@ -83,6 +83,7 @@ type requestJSON struct {
 	RequesterID  string          `json:"requester_id"`
 	Status       string          `json:"status"`
 	Kind         string          `json:"kind"`
+	Method       string          `json:"enrollment_method,omitempty"`
 	CSR          string          `json:"csr,omitempty"`
 	Keygen       json.RawMessage `json:"keygen,omitempty"`
 	ValidityDays int             `json:"validity_days,omitempty"`
@@ -97,7 +98,7 @@ type requestJSON struct {
 }
 
 func requestOut(r *store.Request) requestJSON {
-	return requestJSON{ID: r.ID, OrgID: r.OrgID, ProfileID: r.ProfileID, RequesterID: r.RequesterID, Status: r.Status, Kind: r.Kind,
+	return requestJSON{ID: r.ID, OrgID: r.OrgID, ProfileID: r.ProfileID, RequesterID: r.RequesterID, Status: r.Status, Kind: r.Kind, Method: r.Method,
 		CSR: r.CSRPEM, Keygen: json.RawMessage(r.Keygen), ValidityDays: r.ValidityDays, RenewalOf: r.RenewalOf, Owner: r.Owner,
 		Reason: r.Reason, DecidedBy: r.DecidedBy, DecidedAt: utcPtr(r.DecidedAt), Serial: r.CertSerial,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
@@ -122,6 +123,7 @@ type certificateJSON struct {
 	RevokedAt        *time.Time        `json:"revoked_at,omitempty"`
 	InvalidityDate   *time.Time        `json:"invalidity_date,omitempty"`
 	Source           string            `json:"source"`
+	Method           string            `json:"enrollment_method,omitempty"`
 	OrgID            string            `json:"org_id"`
 	Owner            string            `json:"owner"`
 	Labels           map[string]string `json:"labels"`
@@ -141,7 +143,7 @@ func certificateOut(c *store.Certificate, now time.Time) certificateJSON {
 	out := certificateJSON{Serial: c.Serial, CAID: c.CAID, ProfileID: c.ProfileID, RequestID: c.RequestID, Issuer: c.Issuer,
 		Subject: c.Subject, CommonName: c.CommonName, SANs: c.SANs, KeyType: c.KeyType, NotBefore: c.NotBefore.UTC(),
 		NotAfter: c.NotAfter.UTC(), SHA1: c.SHA1, SHA256: c.SHA256, Status: status, RevokedAt: utcPtr(c.RevokedAt), InvalidityDate: utcPtr(c.InvalidityDate),
-		Source: c.Source, OrgID: c.OrgID, Owner: c.Owner, Labels: nonNilMap(c.Labels), CustomFields: nonNilMap(c.CustomFields), RenewedFrom: c.RenewedFrom, RenewedBy: c.RenewedBy, CreatedAt: c.CreatedAt.UTC(),
+		Source: c.Source, Method: c.Method, OrgID: c.OrgID, Owner: c.Owner, Labels: nonNilMap(c.Labels), CustomFields: nonNilMap(c.CustomFields), RenewedFrom: c.RenewedFrom, RenewedBy: c.RenewedBy, CreatedAt: c.CreatedAt.UTC(),
 		CertificatePEM: string(certutil.EncodeCertsPEM(c.DER))}
 	if out.SANs == nil {
 		out.SANs = []string{}

@@ -66,7 +66,7 @@ func (s *Service) AutoRenew(ctx context.Context, serial string) (*Issued, error)
 	now := s.now()
 	req := &store.Request{ID: store.NewID("req"), OrgID: old.OrgID, ProfileID: prof.Profile.ID, RequesterID: caller.ID,
 		Status: store.RequestPending, Kind: "renew", RenewalOf: old.Serial, Owner: old.Owner, Labels: old.Labels,
-		CustomFields: old.CustomFields, Keygen: orig.Keygen, CreatedAt: now, UpdatedAt: now}
+		CustomFields: old.CustomFields, Keygen: orig.Keygen, Method: methodAutoRenew, CreatedAt: now, UpdatedAt: now}
 	return s.issue(ctx, caller, issueJob{req: req, prof: prof, sub: sub, renewOf: old})
 }
 

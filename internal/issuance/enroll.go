@@ -1,6 +1,7 @@
 package issuance
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -82,6 +83,7 @@ func (s *Service) Enroll(ctx context.Context, in EnrollInput) (*Issued, error) {
 	if caller, err = auth.RequireIn(ctx, auth.PermEnroll, orgID); err != nil {
 		return nil, err
 	}
+	in.Method = cmp.Or(in.Method, MethodAPI)
 	if err := checkProfileUsable(prof, in.Method); err != nil {
 		return nil, err
 	}
@@ -97,7 +99,7 @@ func (s *Service) Enroll(ctx context.Context, in EnrollInput) (*Issued, error) {
 	now := s.now()
 	req := &store.Request{ID: store.NewID("req"), OrgID: orgID, ProfileID: prof.Profile.ID, RequesterID: caller.ID,
 		Status: store.RequestPending, Kind: "enroll", ValidityDays: in.ValidityDays, Owner: in.Owner,
-		Labels: in.Labels, CustomFields: in.CustomFields, CreatedAt: now, UpdatedAt: now}
+		Labels: in.Labels, CustomFields: in.CustomFields, Method: in.Method, CreatedAt: now, UpdatedAt: now}
 	sub, err := s.subjectFromInput(in, req, prof)
 	if err != nil {
 		return nil, err
@@ -125,12 +127,17 @@ func checkPKCS12Request(password string, keygen *Keygen) error {
 	return certutil.CheckPKCS12Password(password)
 }
 
+// MethodAPI is the native API's enrollment method, the default; protocols
+// name their own (acme, est, scep, cmp, a compatibility API's name).
+const MethodAPI = "api"
+
+// methodAutoRenew records server-side renewals (which need the profile to
+// allow the native API: they act as it would).
+const methodAutoRenew = "auto_renew"
+
 func checkProfileUsable(prof *profile.Resolved, method string) error {
 	if prof.Profile.Status != "active" {
 		return problem.Conflict("profile_disabled", "profile %s is disabled", prof.Profile.Name)
-	}
-	if method == "" {
-		method = "api"
 	}
 	for _, m := range prof.Profile.EnrollmentMethods {
 		if m == method {

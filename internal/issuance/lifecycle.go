@@ -1,6 +1,7 @@
 package issuance
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -79,6 +80,7 @@ func reasonByFoldedName(s string) (int, bool) {
 // RenewInput renews a certificate with a new CSR (same or new key) or a
 // server-generated key (re-key).
 type RenewInput struct {
+	Method         string // enrollment method the renewal arrives by ("api" by default), checked against the profile
 	CSR            string
 	Keygen         *Keygen
 	ValidityDays   int
@@ -119,7 +121,8 @@ func (s *Service) Renew(ctx context.Context, serial string, in RenewInput) (*Iss
 	if err != nil {
 		return nil, err
 	}
-	if err := checkProfileUsable(prof, "api"); err != nil {
+	in.Method = cmp.Or(in.Method, MethodAPI)
+	if err := checkProfileUsable(prof, in.Method); err != nil {
 		return nil, err
 	}
 	if prof.Profile.OrgID != old.OrgID {
@@ -128,7 +131,7 @@ func (s *Service) Renew(ctx context.Context, serial string, in RenewInput) (*Iss
 	now := s.now()
 	req := &store.Request{ID: store.NewID("req"), OrgID: old.OrgID, ProfileID: prof.Profile.ID, RequesterID: caller.ID,
 		Status: store.RequestPending, Kind: "renew", ValidityDays: in.ValidityDays, RenewalOf: old.Serial, Owner: old.Owner,
-		Labels: old.Labels, CustomFields: old.CustomFields, CreatedAt: now, UpdatedAt: now}
+		Labels: old.Labels, CustomFields: old.CustomFields, Method: in.Method, CreatedAt: now, UpdatedAt: now}
 	enroll := EnrollInput{CSR: in.CSR, Keygen: in.Keygen, ValidityDays: in.ValidityDays}
 	if in.Keygen != nil {
 		if enroll.Subject, enroll.SANs, err = namesOf(old); err != nil {

@@ -124,7 +124,7 @@ func (s *Service) sign(job issueJob, iss *ca.Issuer) (*store.Certificate, error)
 		SANs: sanStrings(tmpl), KeyType: certutil.KeyTypeLabel(job.sub.pub),
 		NotBefore: tmpl.NotBefore.UTC().Truncate(time.Second), NotAfter: tmpl.NotAfter.UTC().Truncate(time.Second),
 		SHA1: certutil.SHA1Hex(der), SHA256: certutil.SHA256Hex(der), DER: der,
-		Status: store.CertActive, Source: store.SourceIssued, Owner: job.req.Owner, OrgID: job.req.OrgID,
+		Status: store.CertActive, Source: store.SourceIssued, Method: job.req.Method, Owner: job.req.Owner, OrgID: job.req.OrgID,
 		Labels: job.req.Labels, CustomFields: job.req.CustomFields, CreatedAt: now, UpdatedAt: now,
 	}, nil
 }

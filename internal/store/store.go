@@ -130,6 +130,7 @@ type Request struct {
 	Labels       map[string]string // copied onto the certificate
 	CustomFields map[string]string // copied onto the certificate
 	Reason       string            // rejection or failure reason
+	Method       string            // how it was requested: api | acme | est | scep | cmp | auto_renew | a compatibility API's name
 	DecidedBy    string
 	DecidedAt    *time.Time
 	CertSerial   string // set once issued
@@ -160,6 +161,7 @@ type Certificate struct {
 	RevokedAt        *time.Time
 	InvalidityDate   *time.Time        // when the key was (suspected) compromised, if given at revocation
 	Source           string            // issued | imported | discovered
+	Method           string            // enrollment method of an issued certificate (see Request.Method); "" when not issued here
 	Owner            string            // principal or team id ("" = nobody in particular)
 	Labels           map[string]string // free-form key/value tags
 	CustomFields     map[string]string // values of the organization's custom fields

@@ -71,7 +71,7 @@ func bulkChunkTx(ctx context.Context, conn *pgx.Conn, certs []store.Certificate)
 		rows[i] = []any{c.IntID, c.Serial, c.SHA256, c.OrgID, c.Status, c.NotAfter, c.CreatedAt, c.CAID, c.ProfileID,
 			c.Owner, c.Source, strings.ToLower(c.CommonName), namesText(n), c.CommonName, list(c.SANs), c.RequestID,
 			c.Issuer, c.Subject, c.KeyType, c.NotBefore, c.SHA1, int32(c.RevocationReason), c.RevokedAt, c.RenewedFrom,
-			c.RenewedBy, jsonMap(c.Labels), jsonMap(c.CustomFields), c.UpdatedAt, c.InvalidityDate}
+			c.RenewedBy, jsonMap(c.Labels), jsonMap(c.CustomFields), c.UpdatedAt, c.InvalidityDate, c.Method}
 		blobs[i] = []any{c.IntID, nonNil(c.DER)}
 		for _, name := range n {
 			names = append(names, []any{name, c.IntID})
@@ -86,7 +86,7 @@ func bulkChunkTx(ctx context.Context, conn *pgx.Conn, certs []store.Certificate)
 		{"certificates", []string{"int_id", "serial", "sha256", "org_id", "status", "not_after", "created_at", "ca_id",
 			"profile_id", "owner", "source", "cn_lower", "names_text", "common_name", "sans", "request_id", "issuer",
 			"subject", "key_type", "not_before", "sha1", "revocation_reason", "revoked_at", "renewed_from", "renewed_by",
-			"labels", "custom_fields", "updated_at", "invalidity_date"}, rows},
+			"labels", "custom_fields", "updated_at", "invalidity_date", "method"}, rows},
 		{"certificate_blobs", []string{"cert_id", "der"}, blobs},
 		{"certificate_names", []string{"name", "cert_id"}, names},
 	} {

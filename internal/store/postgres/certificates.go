@@ -12,14 +12,14 @@ import (
 // certColumns reads a certificate row (alias c) joined with its DER (alias b).
 const certColumns = `c.int_id, c.serial, c.ca_id, c.profile_id, c.request_id, c.issuer, c.subject, c.common_name, c.sans,
 	c.key_type, c.not_before, c.not_after, c.sha1, c.sha256, b.der, c.status, c.revocation_reason, c.revoked_at, c.source,
-	c.owner, c.renewed_from, c.renewed_by, c.created_at, c.updated_at, c.org_id, c.labels, c.custom_fields, c.invalidity_date`
+	c.owner, c.renewed_from, c.renewed_by, c.created_at, c.updated_at, c.org_id, c.labels, c.custom_fields, c.invalidity_date, c.method`
 
 func scanCertificate(s scanner) (store.Certificate, error) {
 	var c store.Certificate
 	err := s.Scan(&c.IntID, &c.Serial, &c.CAID, &c.ProfileID, &c.RequestID, &c.Issuer, &c.Subject, &c.CommonName, &c.SANs,
 		&c.KeyType, &c.NotBefore, &c.NotAfter, &c.SHA1, &c.SHA256, &c.DER, &c.Status, &c.RevocationReason, &c.RevokedAt,
 		&c.Source, &c.Owner, &c.RenewedFrom, &c.RenewedBy, &c.CreatedAt, &c.UpdatedAt, &c.OrgID, &c.Labels, &c.CustomFields,
-		&c.InvalidityDate)
+		&c.InvalidityDate, &c.Method)
 	c.Labels, c.CustomFields = emptyNil(c.Labels), emptyNil(c.CustomFields)
 	return c, err
 }
@@ -60,9 +60,9 @@ func (t *txView) InsertCertificate(ctx context.Context, c *store.Certificate) er
 	err := t.insert(ctx, &c.IntID, "certificate "+c.Serial, `WITH c AS (
 		INSERT INTO certificates (serial, sha256, org_id, status, not_after, created_at, ca_id, profile_id, owner, source,
 			cn_lower, names_text, common_name, sans, request_id, issuer, subject, key_type, not_before, sha1,
-			revocation_reason, revoked_at, renewed_from, renewed_by, labels, custom_fields, updated_at, invalidity_date)
+			revocation_reason, revoked_at, renewed_from, renewed_by, labels, custom_fields, updated_at, invalidity_date, method)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-			$24, $25, $26, $27, $28)
+			$24, $25, $26, $27, $28, $31)
 		ON CONFLICT DO NOTHING RETURNING int_id),
 	blob AS (INSERT INTO certificate_blobs (cert_id, der) SELECT int_id, $29 FROM c),
 	names AS (INSERT INTO certificate_names (name, cert_id) SELECT unnest($30::text[]), int_id FROM c)
@@ -70,7 +70,7 @@ func (t *txView) InsertCertificate(ctx context.Context, c *store.Certificate) er
 		c.Serial, c.SHA256, c.OrgID, c.Status, c.NotAfter, c.CreatedAt, c.CAID, c.ProfileID, c.Owner, c.Source,
 		strings.ToLower(c.CommonName), namesText(names), c.CommonName, list(c.SANs), c.RequestID, c.Issuer, c.Subject,
 		c.KeyType, c.NotBefore, c.SHA1, c.RevocationReason, c.RevokedAt, c.RenewedFrom, c.RenewedBy, jsonMap(c.Labels),
-		jsonMap(c.CustomFields), c.UpdatedAt, c.InvalidityDate, nonNil(c.DER), names)
+		jsonMap(c.CustomFields), c.UpdatedAt, c.InvalidityDate, nonNil(c.DER), names, c.Method)
 	if err != nil {
 		return err
 	}

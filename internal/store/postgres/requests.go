@@ -7,13 +7,13 @@ import (
 )
 
 const requestColumns = `int_id, id, profile_id, requester_id, status, kind, csr_pem, keygen, validity_days, renewal_of,
-	owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at, org_id, labels, custom_fields`
+	owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at, org_id, labels, custom_fields, method`
 
 func scanRequest(s scanner) (store.Request, error) {
 	var r store.Request
 	err := s.Scan(&r.IntID, &r.ID, &r.ProfileID, &r.RequesterID, &r.Status, &r.Kind, &r.CSRPEM, &r.Keygen,
 		&r.ValidityDays, &r.RenewalOf, &r.Owner, &r.Reason, &r.DecidedBy, &r.DecidedAt, &r.CertSerial, &r.CreatedAt,
-		&r.UpdatedAt, &r.OrgID, &r.Labels, &r.CustomFields)
+		&r.UpdatedAt, &r.OrgID, &r.Labels, &r.CustomFields, &r.Method)
 	r.Labels, r.CustomFields = emptyNil(r.Labels), emptyNil(r.CustomFields)
 	return r, err
 }
@@ -38,12 +38,12 @@ func (t *txView) InsertRequest(ctx context.Context, r *store.Request) error {
 	normTimePtr(r.DecidedAt)
 	return t.insert(ctx, &r.IntID, "request "+r.ID, `INSERT INTO requests (id, profile_id, requester_id, status, kind,
 		csr_pem, keygen, validity_days, renewal_of, owner, reason, decided_by, decided_at, cert_serial, created_at,
-		updated_at, org_id, labels, custom_fields)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		updated_at, org_id, labels, custom_fields, method)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 		ON CONFLICT DO NOTHING RETURNING int_id`,
 		r.ID, r.ProfileID, r.RequesterID, r.Status, r.Kind, r.CSRPEM, r.Keygen, r.ValidityDays, r.RenewalOf,
 		r.Owner, r.Reason, r.DecidedBy, r.DecidedAt, r.CertSerial, r.CreatedAt, r.UpdatedAt,
-		r.OrgID, jsonMap(r.Labels), jsonMap(r.CustomFields))
+		r.OrgID, jsonMap(r.Labels), jsonMap(r.CustomFields), r.Method)
 }
 
 // UpdateRequest rewrites the request (all but its ids, organization and

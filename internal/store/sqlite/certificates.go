@@ -12,7 +12,7 @@ import (
 // certColumns reads a certificate row joined with its DER (alias b).
 const certColumns = `c.int_id, c.serial, c.ca_id, c.profile_id, c.request_id, c.issuer, c.subject, c.common_name, c.sans,
 	c.key_type, c.not_before, c.not_after, c.sha1, c.sha256, b.der, c.status, c.revocation_reason, c.revoked_at, c.source,
-	c.owner, c.renewed_from, c.renewed_by, c.created_at, c.updated_at, c.org_id, c.labels, c.custom_fields, c.invalidity_date`
+	c.owner, c.renewed_from, c.renewed_by, c.created_at, c.updated_at, c.org_id, c.labels, c.custom_fields, c.invalidity_date, c.method`
 
 const certFrom = ` FROM certificates c JOIN certificate_blobs b ON b.cert_id = c.int_id`
 
@@ -24,7 +24,7 @@ func scanCertificate(s scanner) (store.Certificate, error) {
 	var labels, fields string
 	err := s.Scan(&c.IntID, &c.Serial, &c.CAID, &c.ProfileID, &c.RequestID, &c.Issuer, &c.Subject, &c.CommonName, &sans,
 		&c.KeyType, &nb, &na, &c.SHA1, &c.SHA256, &c.DER, &c.Status, &c.RevocationReason, &revoked, &c.Source,
-		&c.Owner, &c.RenewedFrom, &c.RenewedBy, &ca, &ua, &c.OrgID, &labels, &fields, &invalid)
+		&c.Owner, &c.RenewedFrom, &c.RenewedBy, &ca, &ua, &c.OrgID, &labels, &fields, &invalid, &c.Method)
 	if err != nil {
 		return c, err
 	}
@@ -83,12 +83,12 @@ func insertCertificate(ctx context.Context, q querier, c *store.Certificate, sea
 	joined := strings.Join(names, nameSeparator)
 	res, err := q.ExecContext(ctx, `INSERT INTO certificates (serial, sha256, status, not_after, created_at, ca_id,
 		profile_id, owner, source, cn_lower, names, common_name, sans, request_id, issuer, subject, key_type, not_before,
-		sha1, revocation_reason, revoked_at, renewed_from, renewed_by, updated_at, org_id, labels, custom_fields, invalidity_date)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sha1, revocation_reason, revoked_at, renewed_from, renewed_by, updated_at, org_id, labels, custom_fields, invalidity_date, method)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Serial, c.SHA256, c.Status, toDB(c.NotAfter), toDB(c.CreatedAt), c.CAID, c.ProfileID, c.Owner, c.Source,
 		strings.ToLower(c.CommonName), joined, c.CommonName, sans, c.RequestID, c.Issuer, c.Subject, c.KeyType,
 		toDB(c.NotBefore), c.SHA1, c.RevocationReason, toDBPtr(c.RevokedAt), c.RenewedFrom, c.RenewedBy,
-		toDB(c.UpdatedAt), c.OrgID, jsonMap(c.Labels), jsonMap(c.CustomFields), toDBPtr(c.InvalidityDate))
+		toDB(c.UpdatedAt), c.OrgID, jsonMap(c.Labels), jsonMap(c.CustomFields), toDBPtr(c.InvalidityDate), c.Method)
 	if err != nil {
 		return mapErr(err, "insert certificate "+c.Serial)
 	}

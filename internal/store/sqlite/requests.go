@@ -8,7 +8,7 @@ import (
 )
 
 const requestColumns = `int_id, id, profile_id, requester_id, status, kind, csr_pem, keygen, validity_days, renewal_of,
-	owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at, org_id, labels, custom_fields`
+	owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at, org_id, labels, custom_fields, method`
 
 func scanRequest(s scanner) (store.Request, error) {
 	var r store.Request
@@ -17,7 +17,7 @@ func scanRequest(s scanner) (store.Request, error) {
 	var labels, fields string
 	err := s.Scan(&r.IntID, &r.ID, &r.ProfileID, &r.RequesterID, &r.Status, &r.Kind, &r.CSRPEM, &r.Keygen,
 		&r.ValidityDays, &r.RenewalOf, &r.Owner, &r.Reason, &r.DecidedBy, &decided, &r.CertSerial, &ca, &ua,
-		&r.OrgID, &labels, &fields)
+		&r.OrgID, &labels, &fields, &r.Method)
 	if err != nil {
 		return r, err
 	}
@@ -70,11 +70,11 @@ func (t *txView) InsertRequest(ctx context.Context, r *store.Request) error {
 	normTimePtr(r.DecidedAt)
 	res, err := t.q.ExecContext(ctx, `INSERT INTO requests (id, profile_id, requester_id, status, kind, csr_pem, keygen,
 		validity_days, renewal_of, owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at, org_id,
-		labels, custom_fields)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		labels, custom_fields, method)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.ProfileID, r.RequesterID, r.Status, r.Kind, r.CSRPEM, blob(r.Keygen), r.ValidityDays, r.RenewalOf,
 		r.Owner, r.Reason, r.DecidedBy, toDBPtr(r.DecidedAt), r.CertSerial, toDB(r.CreatedAt), toDB(r.UpdatedAt),
-		r.OrgID, jsonMap(r.Labels), jsonMap(r.CustomFields))
+		r.OrgID, jsonMap(r.Labels), jsonMap(r.CustomFields), r.Method)
 	if err != nil {
 		return mapErr(err, "insert request "+r.ID)
 	}

@@ -43,7 +43,7 @@ func newProfile(n int, tplID, caID string) *store.Profile {
 func newRequest(n int, profileID string) *store.Request {
 	return &store.Request{ID: fmt.Sprintf("req_test%d", n), OrgID: "org_a", Labels: map[string]string{"env": "prod"}, ProfileID: profileID, RequesterID: "usr_alice",
 		Status: store.RequestPending, Kind: "enroll", CSRPEM: "-----BEGIN CERTIFICATE REQUEST-----\n...",
-		Keygen: []byte(`{"algorithm":"ecdsa"}`), ValidityDays: 30, Owner: "team-a", CreatedAt: at(time.Hour),
+		Keygen: []byte(`{"algorithm":"ecdsa"}`), ValidityDays: 30, Owner: "team-a", Method: "scep", CreatedAt: at(time.Hour),
 		UpdatedAt: at(time.Hour)}
 }
 
@@ -57,7 +57,7 @@ func newCert(n int) *store.Certificate {
 		CommonName: fmt.Sprintf("host-%d.example.com", n), SANs: []string{fmt.Sprintf("host-%d.example.com", n), "10.0.0.1"},
 		KeyType: "ECDSA-P256", NotBefore: at(-time.Hour), NotAfter: at(90 * 24 * time.Hour),
 		SHA1: hex.EncodeToString(s1[:]), SHA256: hex.EncodeToString(s256[:]), DER: der, Status: store.CertActive,
-		Source: store.SourceIssued, Owner: "team-a", CreatedAt: at(time.Duration(n) * time.Second),
+		Source: store.SourceIssued, Method: "est", Owner: "team-a", CreatedAt: at(time.Duration(n) * time.Second),
 		UpdatedAt: at(time.Duration(n) * time.Second),
 	}
 }

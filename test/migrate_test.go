@@ -1,8 +1,10 @@
 package test
 
 import (
+	"context"
 	"crypto/x509"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,6 +21,11 @@ func TestMigrateCopiesEverything(t *testing.T) {
 	e.Must(t, 201, "POST", "/api/v1/organizations", admin, map[string]any{"name": "acme"})
 	e.Must(t, 201, "POST", "/api/v1/users", admin, map[string]any{"name": "erin", "roles": []string{"auditor"}, "password": "migrate me please 123"})
 	e.Must(t, 201, "POST", "/api/v1/custom-fields", admin, map[string]any{"name": "cost_center"})
+	// State beyond certificates: ACME (an EAB key), a notification rule and the notifications it queues.
+	e.Must(t, 201, "POST", "/api/v1/teams", admin, map[string]any{"name": "web"})
+	eab := e.Must(t, 201, "POST", "/api/v1/acme/eab-keys", admin, map[string]any{"team": "web", "name": "web servers"}).Map(t)
+	e.Must(t, 201, "POST", "/api/v1/notification-rules", admin, map[string]any{"name": "issued", "event": "certificate.issue",
+		"spec": map[string]any{"webhook": map[string]any{"url": "http://127.0.0.1:9/hook"}}})
 	var serials []string
 	for _, n := range []string{"m1", "m2", "m3"} {
 		m := e.Must(t, 201, "POST", "/api/v1/certificates", admin, map[string]any{"profile": "tls-server",
@@ -29,6 +36,20 @@ func TestMigrateCopiesEverything(t *testing.T) {
 	e.Must(t, 200, "POST", "/api/v1/certificates/"+serials[0]+"/revoke", admin, map[string]any{"reason": "superseded"})
 	caID := e.Must(t, 200, "GET", "/api/v1/cas/signet-issuing", admin, nil).Map(t)["id"].(string)
 	e.waitForCRL(t, caID, false, func(l *x509.RevocationList) bool { return hasEntry(l, serials[0], 4) })
+	notificationIDs := func(c *env) []string {
+		var ids []string
+		for _, n := range c.Must(t, 200, "GET", "/api/v1/notifications", admin, nil).Map(t)["items"].([]any) {
+			ids = append(ids, n.(map[string]any)["id"].(string))
+		}
+		return ids
+	}
+	if err := e.App.Notify.Tick(context.Background()); err != nil { // queue the issue events now, not in a minute
+		t.Fatal(err)
+	}
+	srcNotifications := notificationIDs(e)
+	if len(srcNotifications) != 3 {
+		t.Fatalf("%d notifications queued, want 3 (one per issuance)", len(srcNotifications))
+	}
 	srcEvents := e.auditSince(t, 0)
 	srcHead := srcEvents[len(srcEvents)-1]
 
@@ -62,6 +83,16 @@ func TestMigrateCopiesEverything(t *testing.T) {
 	}
 	if v := c.Must(t, 200, "GET", "/api/v1/audit-events/verify", admin, nil).Map(t); v["ok"] != true {
 		t.Fatalf("audit chain of the copy: %v", v)
+	}
+	if got := notificationIDs(c); !slices.Equal(got, srcNotifications) {
+		t.Fatalf("notifications after the copy %v, want %v in the same order", got, srcNotifications)
+	}
+	keys := c.Must(t, 200, "GET", "/api/v1/acme/eab-keys", admin, nil).Map(t)["items"].([]any)
+	if len(keys) != 1 || keys[0].(map[string]any)["id"] != eab["id"] {
+		t.Fatalf("EAB keys after the copy: %v, want %v", keys, eab["id"])
+	}
+	if rules := c.Must(t, 200, "GET", "/api/v1/notification-rules", admin, nil).Map(t)["items"].([]any); len(rules) != 1 {
+		t.Fatalf("notification rules after the copy: %v", rules)
 	}
 	c.issue(t, admin, "after-migrate")
 

@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -285,6 +286,12 @@ type ProtocolObject struct {
 	UpdatedAt time.Time
 }
 
+// ObjectCursor is the export cursor after o: its kind and id.
+func ObjectCursor(o *ProtocolObject) string { return o.Kind + "\x00" + o.ID }
+
+// SplitObjectCursor parses an ObjectCursor.
+func SplitObjectCursor(c string) (kind, id string, ok bool) { return strings.Cut(c, "\x00") }
+
 // Endpoint is a TLS endpoint discovery has scanned.
 type Endpoint struct {
 	IntID      int64
@@ -497,6 +504,9 @@ type Reader interface {
 	FindProtocolObject(ctx context.Context, kind, keyID string) (*ProtocolObject, error)
 	// ListProtocolObjects pages an account's objects of a kind, oldest first (cursor: "" to start).
 	ListProtocolObjects(ctx context.Context, kind, accountID string, limit int, cursor string) ([]ProtocolObject, string, error)
+	// ExportProtocolObjects pages every object of every kind in (kind, id)
+	// order, for copying a whole store (cursor: "" to start).
+	ExportProtocolObjects(ctx context.Context, limit int, cursor string) ([]ProtocolObject, string, error)
 
 	GetEndpoint(ctx context.Context, id string) (*Endpoint, error)
 	ListEndpoints(ctx context.Context, q EndpointQuery) ([]Endpoint, string, error)

@@ -71,6 +71,32 @@ func (r reader) ListProtocolObjects(ctx context.Context, kind, accountID string,
 	return items, next, nil
 }
 
+// ExportProtocolObjects pages all objects by primary key; the cursor is the
+// last object's kind and id.
+func (r reader) ExportProtocolObjects(ctx context.Context, limit int, cursor string) ([]store.ProtocolObject, string, error) {
+	limit = pageLimit(limit)
+	var w where
+	if cursor != "" {
+		kind, id, ok := store.SplitObjectCursor(cursor)
+		if !ok {
+			return nil, "", fmt.Errorf("postgres: object cursor %q: %w", cursor, store.ErrBadCursor)
+		}
+		w.add("(kind, id) > (?, ?)", kind, id)
+	}
+	lim := w.arg(limit + 1)
+	cond, args := w.sql()
+	items, err := queryMany(ctx, r.q, scanObject, `SELECT `+objectColumns+` FROM protocol_objects`+cond+
+		` ORDER BY kind, id LIMIT `+lim, args...)
+	if err != nil {
+		return nil, "", mapErr(err, "export protocol objects")
+	}
+	next := ""
+	if len(items) > limit {
+		items, next = items[:limit], store.ObjectCursor(&items[limit-1])
+	}
+	return items, next, nil
+}
+
 // InsertProtocolObject stores a new object; ErrDuplicate if (kind, id) or
 // (kind, key id) is taken.
 func (t *txView) InsertProtocolObject(ctx context.Context, o *store.ProtocolObject) error {

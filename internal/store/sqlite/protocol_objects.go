@@ -54,6 +54,29 @@ func (r reader) ListProtocolObjects(ctx context.Context, kind, accountID string,
 	return items, next, nil
 }
 
+// ExportProtocolObjects pages all objects by primary key; the cursor is the
+// last object's kind and id.
+func (r reader) ExportProtocolObjects(ctx context.Context, limit int, cursor string) ([]store.ProtocolObject, string, error) {
+	limit = pageLimit(limit)
+	query, args := `SELECT `+objectColumns+` FROM protocol_objects`, []any{}
+	if cursor != "" {
+		kind, id, ok := store.SplitObjectCursor(cursor)
+		if !ok {
+			return nil, "", store.ErrBadCursor
+		}
+		query, args = query+` WHERE (kind, id) > (?, ?)`, append(args, kind, id)
+	}
+	items, err := queryMany(ctx, r.q, scanObject, query+` ORDER BY kind, id LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return nil, "", mapErr(err, "export protocol objects")
+	}
+	next := ""
+	if len(items) > limit {
+		items, next = items[:limit], store.ObjectCursor(&items[limit-1])
+	}
+	return items, next, nil
+}
+
 func nullKey(k string) any {
 	if k == "" {
 		return nil

@@ -57,6 +57,24 @@ func testProtocolObjects(t *testing.T, s store.Store) {
 	}
 	same(t, "order ids", ids, []string{"ord0", "ord1", "ord2", "ord3", "ord4"})
 
+	// Export walks every kind in (kind, id) order, page by page.
+	var all []string
+	cursor = ""
+	for {
+		page, next, err := s.ExportProtocolObjects(ctx, 2, cursor)
+		noErr(t, "ExportProtocolObjects", err)
+		for _, o := range page {
+			all = append(all, o.Kind+"/"+o.ID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	same(t, "exported objects", all, []string{"account/acct1", "order/ord0", "order/ord1", "order/ord2", "order/ord3", "order/ord4"})
+	_, _, err = s.ExportProtocolObjects(ctx, 2, "no separator")
+	wantErr(t, "ExportProtocolObjects bad cursor", err, store.ErrBadCursor)
+
 	o := *orders[2]
 	o.Status, o.Data = "ready", []byte(`{"x":1}`)
 	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.UpdateProtocolObject(ctx, &o, "pending") })

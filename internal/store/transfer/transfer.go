@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/signet-pki/signet/internal/store"
 )
@@ -24,8 +25,10 @@ type Report struct {
 const batch = 500
 
 // Copy copies everything in src into dst, which must be empty (no CA, no
-// audit event). Idempotency records (short-lived replay protection) are not
-// copied, and the integer ids the compatibility APIs show are assigned anew.
+// audit event): every record of every kind, in an order that keeps the
+// copy's listings in the source's order. Idempotency records (short-lived
+// replay protection) are not copied, and the integer ids the compatibility
+// APIs show are assigned anew.
 func Copy(ctx context.Context, src, dst store.Store) (*Report, error) {
 	if err := checkEmpty(ctx, dst); err != nil {
 		return nil, err
@@ -46,6 +49,11 @@ func Copy(ctx context.Context, src, dst store.Store) (*Report, error) {
 		{"requests", copyRequests},
 		{"certificates", copyCertificates},
 		{"crls", copyCRLs},
+		{"protocol_objects", copyProtocolObjects},
+		{"endpoints", copyEndpoints},
+		{"notification_rules", copyNotificationRules},
+		{"notifications", copyNotifications},
+		{"agents", copyAgents},
 		{"audit_events", copyAudit},
 	}
 	for _, s := range steps {
@@ -241,6 +249,74 @@ func copyCRLs(ctx context.Context, src, dst store.Store) (int64, error) {
 			return nil
 		})
 	return n, err
+}
+
+// copyProtocolObjects copies ACME, EST, SCEP, CMP and compatibility-API
+// state (accounts, orders, one-time secrets, ...), used nonces included.
+func copyProtocolObjects(ctx context.Context, src, dst store.Store) (int64, error) {
+	return pages(ctx, func(q store.ListQuery) ([]store.ProtocolObject, string, error) {
+		return src.ExportProtocolObjects(ctx, q.Limit, q.Cursor)
+	}, func(items []store.ProtocolObject) error {
+		return write(ctx, dst, items, func(tx store.Tx, o *store.ProtocolObject) error { return tx.InsertProtocolObject(ctx, o) })
+	})
+}
+
+func copyEndpoints(ctx context.Context, src, dst store.Store) (int64, error) {
+	return pages(ctx, func(q store.ListQuery) ([]store.Endpoint, string, error) {
+		return src.ListEndpoints(ctx, store.EndpointQuery{Limit: q.Limit, Cursor: q.Cursor})
+	}, func(items []store.Endpoint) error {
+		return write(ctx, dst, items, func(tx store.Tx, e *store.Endpoint) error { return tx.UpsertEndpoint(ctx, e) })
+	})
+}
+
+func copyNotificationRules(ctx context.Context, src, dst store.Store) (int64, error) {
+	return pages(ctx, func(q store.ListQuery) ([]store.NotificationRule, string, error) {
+		return src.ListNotificationRules(ctx, q)
+	},
+		func(items []store.NotificationRule) error {
+			return write(ctx, dst, items, func(tx store.Tx, r *store.NotificationRule) error { return tx.InsertNotificationRule(ctx, r) })
+		})
+}
+
+// copyNotifications copies the sent and pending log, whose dedupe keys
+// are what keep each threshold from being announced twice. The source lists
+// newest first; pages are replayed last to first, each reversed, so that
+// the copy lists in the same order without holding the log in memory.
+func copyNotifications(ctx context.Context, src, dst store.Store) (int64, error) {
+	cursors := []string{""}
+	for {
+		_, next, err := src.ListNotifications(ctx, store.ListQuery{Limit: batch, Cursor: cursors[len(cursors)-1]})
+		if err != nil {
+			return 0, err
+		}
+		if next == "" {
+			break
+		}
+		cursors = append(cursors, next)
+	}
+	var n int64
+	for i := len(cursors) - 1; i >= 0; i-- {
+		items, _, err := src.ListNotifications(ctx, store.ListQuery{Limit: batch, Cursor: cursors[i]})
+		if err != nil {
+			return n, err
+		}
+		slices.Reverse(items)
+		if err := write(ctx, dst, items, func(tx store.Tx, x *store.Notification) error {
+			_, err := tx.QueueNotification(ctx, x)
+			return err
+		}); err != nil {
+			return n, err
+		}
+		n += int64(len(items))
+	}
+	return n, nil
+}
+
+func copyAgents(ctx context.Context, src, dst store.Store) (int64, error) {
+	return pages(ctx, func(q store.ListQuery) ([]store.Agent, string, error) { return src.ListAgents(ctx, q) },
+		func(items []store.Agent) error {
+			return write(ctx, dst, items, func(tx store.Tx, a *store.Agent) error { return tx.UpsertAgent(ctx, a) })
+		})
 }
 
 // copyAudit re-appends the chain in order into the empty target: each event

@@ -200,6 +200,13 @@ func TestOwnershipLabelsAndCustomFields(t *testing.T) {
 	if count("label.env=prod") != 0 || count("label.env=staging") != 1 {
 		t.Fatal("the inventory does not see the new label")
 	}
+	// Definitions are cached for enrollment; a change through the API applies at once.
+	e.Must(t, 201, "POST", "/api/v1/custom-fields", admin, map[string]any{"name": "approver", "required": true})
+	if got := violationCodes(enroll("late.example.com", 400, map[string]any{"custom_fields": map[string]string{"cost_center": "a1"}})); strings.Join(got, ",") != "custom_field_required" {
+		t.Fatalf("a field required a moment ago is not enforced: %v", got)
+	}
+	e.Must(t, 204, "DELETE", "/api/v1/custom-fields/approver", admin, nil)
+	enroll("late.example.com", 201, map[string]any{"custom_fields": map[string]string{"cost_center": "a1"}})
 	// A bad key is a 401 and an audit event.
 	e.Must(t, 401, "GET", "/api/v1/me", "sgt_nope.not-a-real-secret", nil)
 	failed := e.Must(t, 200, "GET", "/api/v1/audit-events?action=auth.failed", admin, nil).Map(t)["items"].([]any)

@@ -40,6 +40,9 @@ type Directory struct {
 	// dummyHash is verified against when a login names no usable user, so
 	// a wrong user name costs as much time as a wrong password.
 	dummyHash string
+	// fields caches organizations' custom-field definitions, read on every
+	// enrollment.
+	fields fieldCache
 }
 
 // PasswordHasher hashes and checks passwords (argon2id in production).

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/signet-pki/signet/internal/problem"
@@ -52,6 +53,7 @@ func (d *Directory) CreateCustomField(ctx context.Context, in NewCustomField) (*
 			return nil, err
 		}
 	}
+	defer d.fields.forget(orgID)
 	err = d.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.InsertCustomField(ctx, f); err != nil {
 			return duplicate(err, "custom_field_exists", "organization %s already has a field %q", orgID, in.Name)
@@ -95,6 +97,7 @@ func (d *Directory) DeleteCustomField(ctx context.Context, org, id string) error
 		return problem.NotFound("custom_field_not_found", "organization %s has no field %q", orgID, id)
 	}
 	f := fields[i]
+	defer d.fields.forget(orgID)
 	return d.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.DeleteCustomField(ctx, f.ID); err != nil {
 			return notFound(err, "custom_field_not_found", "no field %q", id)
@@ -119,7 +122,7 @@ func (d *Directory) CheckAttributes(ctx context.Context, orgID string, labels, v
 				Message: "label keys start with a letter and use letters, digits, _ . - (at most 63); values at most 256 bytes"})
 		}
 	}
-	fields, err := d.store.ListCustomFields(ctx, orgID)
+	fields, err := d.fields.get(ctx, d.store, orgID, d.now())
 	if err != nil {
 		return err
 	}
@@ -144,6 +147,47 @@ func (d *Directory) CheckAttributes(ctx context.Context, orgID string, labels, v
 		return problem.Violations("attributes_invalid", "labels or custom fields are invalid", vs)
 	}
 	return nil
+}
+
+// fieldTTL bounds how long a node enforces definitions changed on another
+// node; changes made through this node apply at once. The same bound as
+// profile resolution (internal/profile): both are read on every enrollment.
+const fieldTTL = 2 * time.Second
+
+type fieldCache struct {
+	mu   sync.Mutex
+	orgs map[string]cachedFields
+}
+
+type cachedFields struct {
+	fields []store.CustomField
+	at     time.Time
+}
+
+func (c *fieldCache) get(ctx context.Context, s DirectoryStore, orgID string, now time.Time) ([]store.CustomField, error) {
+	c.mu.Lock()
+	hit, ok := c.orgs[orgID]
+	c.mu.Unlock()
+	if ok && now.Sub(hit.at) < fieldTTL && !now.Before(hit.at) {
+		return hit.fields, nil
+	}
+	fields, err := s.ListCustomFields(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.orgs == nil {
+		c.orgs = map[string]cachedFields{}
+	}
+	c.orgs[orgID] = cachedFields{fields: fields, at: now}
+	c.mu.Unlock()
+	return fields, nil
+}
+
+func (c *fieldCache) forget(orgID string) {
+	c.mu.Lock()
+	delete(c.orgs, orgID)
+	c.mu.Unlock()
 }
 
 func checkFieldValue(f *store.CustomField, v string) error {

@@ -130,6 +130,25 @@ func (s *Sealer) Seal(key crypto.Signer, keyID string) ([]byte, error) {
 		return nil, pe
 	}
 	defer clear(der)
+	return s.sealBytes(der, keyID)
+}
+
+// SealSecret encrypts any other secret Signet must be able to read back (an
+// upstream CA's credentials, a MAC key), bound to id the same way as a CA
+// key; OpenSecret reverses it.
+func (s *Sealer) SealSecret(secret []byte, id string) ([]byte, error) {
+	if id == "" {
+		return nil, problem.Invalid("key_id_required", "an id is required to seal a secret")
+	}
+	return s.sealBytes(secret, "secret:"+id)
+}
+
+// OpenSecret decrypts a blob made by SealSecret for id; errors as Open's.
+func (s *Sealer) OpenSecret(sealed []byte, id string) ([]byte, error) {
+	return s.openBytes(sealed, "secret:"+id, "secret "+id)
+}
+
+func (s *Sealer) sealBytes(plain []byte, aad string) ([]byte, error) {
 	nonce := make([]byte, s.sealAEAD.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("nonce: %w", err)
@@ -138,7 +157,7 @@ func (s *Sealer) Seal(key crypto.Signer, keyID string) ([]byte, error) {
 		V: blobVersion, KDF: kdfScrypt, N: s.seal.n, R: s.seal.r, P: s.seal.p,
 		Salt:  []byte(s.seal.salt),
 		Nonce: nonce,
-		CT:    s.sealAEAD.Seal(nil, nonce, der, []byte(keyID)),
+		CT:    s.sealAEAD.Seal(nil, nonce, plain, []byte(aad)),
 	}
 	return json.Marshal(b)
 }
@@ -148,9 +167,27 @@ func (s *Sealer) Seal(key crypto.Signer, keyID string) ([]byte, error) {
 // "key_decrypt_failed" (GCM cannot tell them apart); a blob that is not a
 // sealed key at all fails with "key_blob_malformed".
 func (s *Sealer) Open(sealed []byte, keyID string) (crypto.Signer, error) {
+	der, err := s.openBytes(sealed, keyID, "CA key "+keyID)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(der)
+	key, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, malformed("CA key "+keyID, "does not hold a PKCS#8 key")
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, malformed("CA key "+keyID, "holds a key that cannot sign")
+	}
+	return signer, nil
+}
+
+// openBytes opens a blob sealed with additional data aad; what names it in errors.
+func (s *Sealer) openBytes(sealed []byte, aad, what string) ([]byte, error) {
 	b, err := parseBlob(sealed)
 	if err != nil {
-		pe := malformed(keyID, "is malformed")
+		pe := malformed(what, "is malformed")
 		pe.Err = err
 		return nil, pe
 	}
@@ -160,27 +197,18 @@ func (s *Sealer) Open(sealed []byte, keyID string) (crypto.Signer, error) {
 		return nil, err
 	}
 	if len(b.Nonce) != aead.NonceSize() {
-		return nil, malformed(keyID, "has a bad nonce")
+		return nil, malformed(what, "has a bad nonce")
 	}
-	der, err := aead.Open(nil, b.Nonce, b.CT, []byte(keyID))
+	plain, err := aead.Open(nil, b.Nonce, b.CT, []byte(aad))
 	if err != nil {
 		return nil, problem.Invalid("key_decrypt_failed",
-			"cannot decrypt CA key %s: wrong passphrase or corrupted key", keyID)
+			"cannot decrypt %s: wrong passphrase or corrupted key", what)
 	}
-	defer clear(der)
-	key, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return nil, malformed(keyID, "does not hold a PKCS#8 key")
-	}
-	signer, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, malformed(keyID, "holds a key that cannot sign")
-	}
-	return signer, nil
+	return plain, nil
 }
 
-func malformed(keyID, what string) *problem.Error {
-	return problem.Invalid("key_blob_malformed", "sealed CA key %s %s", keyID, what)
+func malformed(what, problemText string) *problem.Error {
+	return problem.Invalid("key_blob_malformed", "sealed %s %s", what, problemText)
 }
 
 // parseBlob decodes and bounds-checks a blob without deriving anything.

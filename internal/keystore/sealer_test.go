@@ -375,3 +375,40 @@ func TestOpenConcurrent(t *testing.T) {
 		t.Fatalf("%d cached KEKs, want 3 (own + two foreign salts)", n)
 	}
 }
+
+// TestSealSecret round-trips an arbitrary secret and checks that it is bound
+// to its id, cannot be opened as a CA key, and fails under another passphrase.
+func TestSealSecret(t *testing.T) {
+	s, err := NewSealer([]byte("correct horse battery staple"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte(`{"client_secret":"hunter2-but-longer"}`)
+	blob, err := s.SealSecret(secret, "conn_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(blob, secret) || bytes.Contains(blob, []byte("hunter2")) {
+		t.Fatal("sealed blob contains the secret")
+	}
+	got, err := s.OpenSecret(blob, "conn_1")
+	if err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("OpenSecret = %q, %v", got, err)
+	}
+	other, err := NewSealer([]byte("another passphrase entirely"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, open := range map[string]func() error{
+		"other id":         func() error { _, err := s.OpenSecret(blob, "conn_2"); return err },
+		"as a CA key":      func() error { _, err := s.Open(blob, "conn_1"); return err },
+		"other passphrase": func() error { _, err := other.OpenSecret(blob, "conn_1"); return err },
+	} {
+		if err := open(); problem.As(err) == nil || problem.As(err).Code != "key_decrypt_failed" {
+			t.Errorf("%s: %v, want key_decrypt_failed", name, err)
+		}
+	}
+	if _, err := s.SealSecret(secret, ""); err == nil {
+		t.Error("sealing without an id succeeded")
+	}
+}

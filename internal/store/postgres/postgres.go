@@ -34,7 +34,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -156,19 +155,6 @@ func (s *Store) Close() error {
 // Update runs fn in the writer's next batch transaction; see store.Store.
 func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	return s.w.submit(ctx, &op{ctx: ctx, fn: fn})
-}
-
-// ExpectUpdate tells the writer that the caller will soon call Update (an
-// issuance about to sign and lint, say), and returns the function to call
-// once it has called Update or given up; calling it again does nothing.
-// While updates are expected, a batch waits up to MaxWait for them rather
-// than commit without them, so that more updates share a commit and the
-// audit head lock. A lone caller never waits for itself: it calls the
-// function before Update. The same method as store/sqlite's.
-func (s *Store) ExpectUpdate() (submitted func()) {
-	s.w.expected.Add(1)
-	var once sync.Once
-	return func() { once.Do(func() { s.w.expected.Add(-1) }) }
 }
 
 // TouchAPIKey records key use. It only notes the time in memory: the writer

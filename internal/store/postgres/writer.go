@@ -43,12 +43,11 @@ type writer struct {
 	timeout  time.Duration
 	trigram  bool // passed on to update functions' reads
 
-	queue    chan *op
-	pending  atomic.Int64 // callers between announcing an op and the writer receiving it
-	expected atomic.Int64 // updates callers said are on their way (see Store.ExpectUpdate)
-	mu       sync.RWMutex // guards closed against sends on queue
-	closed   bool
-	stopped  chan struct{}
+	queue   chan *op
+	pending atomic.Int64 // callers between announcing an op and the writer receiving it
+	mu      sync.RWMutex // guards closed against sends on queue
+	closed  bool
+	stopped chan struct{}
 
 	touchMu sync.Mutex
 	touches map[string]time.Time // API key id -> latest use, written with the next batch
@@ -177,8 +176,7 @@ func (w *writer) loop() {
 // gather collects the ops already waiting behind first, up to maxBatch. It
 // does not sleep for ops that may come later: while this batch commits the
 // next one queues up by itself. It only waits, at most maxWait, for callers
-// that have already announced an op but not yet put it on the channel, or
-// said one is on its way (ExpectUpdate).
+// that have already announced an op but not yet put it on the channel.
 func (w *writer) gather(first *op) []*op {
 	batch := []*op{first}
 	var deadline time.Time
@@ -188,7 +186,7 @@ func (w *writer) gather(first *op) []*op {
 		select {
 		case o, ok = <-w.queue:
 		default:
-			if w.pending.Load() <= 0 && w.expected.Load() <= 0 {
+			if w.pending.Load() <= 0 {
 				return batch
 			}
 			if deadline.IsZero() {

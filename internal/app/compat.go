@@ -11,7 +11,9 @@ import (
 // mounted under (/compat/{name}/) and configured by (compat_listeners).
 // Each is a thin adapter over the domain services.
 func (a *App) compatHandlers() (map[string]http.Handler, error) {
-	handlers := map[string]http.Handler{}
+	handlers := map[string]http.Handler{
+		"digicert": a.digicertAPI(),
+	}
 	return handlers, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/signet-pki/signet/internal/ca"
 	"github.com/signet-pki/signet/internal/config"
 	"github.com/signet-pki/signet/internal/discovery"
+	"github.com/signet-pki/signet/internal/domain"
 	"github.com/signet-pki/signet/internal/httpapi"
 	"github.com/signet-pki/signet/internal/inventory"
 	"github.com/signet-pki/signet/internal/issuance"
@@ -29,6 +30,7 @@ import (
 	"github.com/signet-pki/signet/internal/revocation"
 	"github.com/signet-pki/signet/internal/store"
 	"github.com/signet-pki/signet/internal/telemetry"
+	"github.com/signet-pki/signet/internal/upstream"
 )
 
 // App is a running Signet node's services.
@@ -44,6 +46,8 @@ type App struct {
 	Revocation *revocation.Service
 	Discovery  *discovery.Service
 	Notify     *notify.Service
+	Domains    *domain.Service
+	Upstream   *upstream.Service // external CA connectors (upstream.go)
 	endpoints  *endpoints
 	Directory  *auth.Directory
 	Audit      *audit.Service
@@ -105,8 +109,12 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	// The revocation service records its responder certificates through
 	// issuance, and issuance tells it of status changes: built in two steps.
 	listener := &statusRelay{}
+	if a.Domains, err = a.domainService(); err != nil {
+		return fmt.Errorf("domains: %w", err)
+	}
+	a.Upstream = a.upstreamService(sealer)
 	a.Issuance = issuance.New(issuance.Deps{Store: a.Store, CAs: a.CAs, Profiles: a.Profiles, Linter: linter,
-		Attributes: a.Directory, Endpoints: a.endpoints, Listener: listener, Now: a.now})
+		Attributes: a.Directory, Endpoints: a.endpoints, Listener: listener, Domains: a.Domains, Upstream: a.Upstream, Now: a.now})
 	if a.Revocation, err = revocation.New(a.Store, a.CAs, a.revocationConfig()); err != nil {
 		return err
 	}
@@ -119,6 +127,7 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	sm := a.Config.SMTP
 	a.Notify = notify.New(a.Store, notify.Config{Now: a.now, Logger: a.Log, Reports: a.Inventory, SMTP: notify.SMTPConfig{Host: sm.Host, Port: sm.Port,
 		From: sm.From, Username: sm.Username, Password: sm.Password, StartTLS: sm.StartTLS, InsecureSkipVerify: sm.InsecureSkipVerify}})
+	a.Domains.SetMailer(a.Notify) // email DCV goes through the notification relay
 	a.Discovery = discovery.NewService(a.Store, a.Issuance, discovery.Config{Allowed: allowed, Now: a.now,
 		Prober: &discovery.Prober{Roots: a.trustAnchors, Now: a.now}})
 	acmeSvc, err := a.acmeService()
@@ -129,13 +138,20 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	if err != nil {
 		return fmt.Errorf("compatibility APIs: %w", err)
 	}
+	secrets := a.enrollSecrets()
+	ui, err := a.webUI()
+	if err != nil {
+		return fmt.Errorf("web UI: %w", err)
+	}
 	metrics := telemetry.New(telemetry.Sources{Pool: a.Store.Pool, Leader: a.Store.IsLeader, Database: a.Store.Name(),
 		Summary: func(ctx context.Context) (*store.Summary, error) { return a.Store.Summarize(ctx, a.now(), "") }})
 	a.API = httpapi.New(httpapi.Services{CAs: a.CAs, Profiles: a.Profiles, Issuance: a.Issuance,
 		Inventory: a.Inventory, APIKeys: a.APIKeys, Directory: a.Directory, Audit: a.Audit,
 		Auth: a.APIKeys, ClientCerts: auth.NewClientCerts(a.Store, a.now), Now: a.now,
 		Ready: a.ready, Observe: metrics.ObserveRequest, Metrics: metrics.Handler(), Revocation: a.Revocation, Discovery: a.Discovery, Notify: a.Notify, Agents: agent.NewRegistry(a.Store, a.now),
-		ACME: acmeSvc, Compat: compat,
+		ACME: acmeSvc, Compat: compat, Domains: a.Domains, WebUI: ui,
+		EST: a.estService(secrets), SCEP: a.scepService(secrets, sealer), EnrollSecrets: secrets,
+		CMP: a.cmpService(sealer), Upstream: a.Upstream,
 	}, a.Log)
 	return nil
 }
@@ -210,6 +226,7 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	go a.Notify.Run(jobs, a.Store.IsLeader, time.Minute)
 	go a.Discovery.RunSchedules(jobs, a.Store.IsLeader, a.discoverySchedules())
 	go a.Issuance.RunAutoRenew(jobs, a.Store.IsLeader, a.AutoRenewPolicies(), time.Hour, a.Log)
+	go a.Issuance.RunUpstream(jobs, a.Store.IsLeader, upstreamPollInterval, a.Log)
 	srv := &http.Server{
 		Handler:           a.API,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base32"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/internal/auth"
@@ -37,7 +40,10 @@ type Bootstrap struct {
 	RootCA      *store.CA
 	IssuingCA   *store.CA
 	AdminAPIKey string // empty when SIGNET_ADMIN_API_KEY supplied it
-	RootCAPath  string
+	// AdminPassword is the admin user's initial web UI password, printed
+	// once; empty when SIGNET_ADMIN_PASSWORD supplied it.
+	AdminPassword string
+	RootCAPath    string
 }
 
 // bootstrap creates the default hierarchy, templates, profiles and admin key
@@ -83,8 +89,15 @@ func (a *App) bootstrap(ctx context.Context) (*Bootstrap, error) {
 		}
 	}
 	if keys == 0 {
+		password := a.Config.AdminPassword
+		if password == "" {
+			if password, err = randomPassword(); err != nil {
+				return nil, err
+			}
+			b.AdminPassword = password
+		}
 		admin, err := a.Directory.EnsurePrincipal(ctx, auth.NewPrincipal{Kind: store.PrincipalUser, Global: true,
-			Name: "admin", DisplayName: "Signet administrator", Roles: []string{auth.RoleAdmin}})
+			Name: "admin", DisplayName: "Signet administrator", Roles: []string{auth.RoleAdmin}, Password: password})
 		if err != nil {
 			return nil, fmt.Errorf("create admin principal: %w", err)
 		}
@@ -98,6 +111,16 @@ func (a *App) bootstrap(ctx context.Context) (*Bootstrap, error) {
 		}
 	}
 	return b, nil
+}
+
+// randomPassword is the admin user's first web UI password: 20 characters
+// of base32 (100 bits), easy to type from the banner.
+func randomPassword() (string, error) {
+	var b [15]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("admin password: %w", err)
+	}
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:])), nil
 }
 
 func (a *App) ensureCA(ctx context.Context, in ca.CreateInput) (*store.CA, error) {
@@ -123,7 +146,7 @@ func (a *App) ensureProfile(ctx context.Context, name, desc string, spec policy.
 		}
 	}
 	_, err := a.Profiles.CreateProfile(ctx, profile.ProfileInput{Name: name, Description: desc, Template: name, CA: caID,
-		Approval: profile.ApprovalAuto, EnrollmentMethods: []string{"api", "acme", "est", "scep"}, DeliveryFormat: "pem"})
+		Approval: profile.ApprovalAuto, EnrollmentMethods: []string{"api", "acme", "est", "scep", "cmp", "sectigo"}, DeliveryFormat: "pem"})
 	if err != nil {
 		return fmt.Errorf("create profile %s: %w", name, err)
 	}

@@ -12,7 +12,10 @@ import (
 // Each is a thin adapter over the domain services.
 func (a *App) compatHandlers() (map[string]http.Handler, error) {
 	handlers := map[string]http.Handler{
-		"digicert": a.digicertAPI(),
+		"notary":    a.notaryAPI(),
+		"infisical": a.infisicalAPI(),
+		"digicert":  a.digicertAPI(),
+		"sectigo":   a.sectigoAPI(),
 	}
 	return handlers, nil
 }

@@ -12,7 +12,7 @@ var profileView = view{
 	cols: []column{{"ID", "id"}, {"NAME", "name"}, {"TEMPLATE", "template_id"}, {"CA", "ca_id"}, {"APPROVAL", "approval"},
 		{"METHODS", "enrollment_methods"}, {"STATUS", "status"}},
 	detail: []column{{"ID", "id"}, {"NAME", "name"}, {"DESCRIPTION", "description"}, {"TEMPLATE", "template_id"},
-		{"CA", "ca_id"}, {"APPROVAL", "approval"}, {"DEFAULT DAYS", "default_validity_days"}, {"METHODS", "enrollment_methods"},
+		{"CA", "ca_id"}, {"ISSUER TYPE", "issuer_type"}, {"CONNECTOR", "connector"}, {"APPROVAL", "approval"}, {"DEFAULT DAYS", "default_validity_days"}, {"METHODS", "enrollment_methods"},
 		{"DELIVERY", "delivery_format"}, {"STATUS", "status"}, {"CREATED", "created_at"}, {"UPDATED", "updated_at"}},
 }
 
@@ -31,7 +31,7 @@ func newProfileCmd(g *globals) *cobra.Command {
 // profileFlags are the flags of profile create and update.
 type profileFlags struct {
 	name, description, template, ca, approval, delivery, status string
-	org                                                         string
+	org, issuerType, connector                                  string
 	methods                                                     []string
 	days                                                        int
 }
@@ -41,10 +41,12 @@ func (f *profileFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.name, "name", "", "profile name")
 	fs.StringVar(&f.description, "description", "", "description")
 	fs.StringVar(&f.template, "template", "", "template id or name")
-	fs.StringVar(&f.ca, "ca", "", "issuing CA id or name")
+	fs.StringVar(&f.ca, "ca", "", "issuing CA id or name (internal profiles)")
+	fs.StringVar(&f.issuerType, "issuer-type", "internal", "internal (a Signet CA), external (a connector) or self_signed")
+	fs.StringVar(&f.connector, "connector", "", "upstream connector id or name (external profiles)")
 	fs.StringVar(&f.approval, "approval", "auto", "auto or manual")
 	fs.IntVar(&f.days, "default-validity-days", 0, "default validity in days (0: the template's maximum)")
-	fs.StringSliceVar(&f.methods, "methods", []string{"api"}, "enrollment methods, comma-separated: api, acme, est, scep")
+	fs.StringSliceVar(&f.methods, "methods", []string{"api"}, "enrollment methods, comma-separated: api, acme, est, scep, cmp, notary, infisical, sectigo")
 	fs.StringVar(&f.delivery, "delivery-format", "pem", "pem, der, chain, pkcs7 or pkcs12")
 	fs.StringVar(&f.status, "status", "active", "active or disabled")
 }
@@ -63,6 +65,8 @@ func (f *profileFlags) apply(cmd *cobra.Command, body map[string]any) {
 		"delivery-format":       func() { body["delivery_format"] = f.delivery },
 		"status":                func() { body["status"] = f.status },
 		"org":                   func() { body["org"] = f.org },
+		"issuer-type":           func() { body["issuer_type"] = f.issuerType },
+		"connector":             func() { body["connector"] = f.connector },
 	} {
 		if fs.Changed(flag) {
 			set()
@@ -76,6 +80,8 @@ type profileState struct {
 	Description         string   `json:"description"`
 	TemplateID          string   `json:"template_id"`
 	CAID                string   `json:"ca_id"`
+	IssuerType          string   `json:"issuer_type"`
+	Connector           string   `json:"connector"`
 	Approval            string   `json:"approval"`
 	DefaultValidityDays int      `json:"default_validity_days"`
 	EnrollmentMethods   []string `json:"enrollment_methods"`
@@ -85,7 +91,7 @@ type profileState struct {
 
 func (p profileState) body() map[string]any {
 	return map[string]any{"name": p.Name, "description": p.Description, "template": p.TemplateID, "ca": p.CAID,
-		"approval": p.Approval, "default_validity_days": p.DefaultValidityDays, "enrollment_methods": p.EnrollmentMethods,
+		"issuer_type": p.IssuerType, "connector": p.Connector, "approval": p.Approval, "default_validity_days": p.DefaultValidityDays, "enrollment_methods": p.EnrollmentMethods,
 		"delivery_format": p.DeliveryFormat, "status": p.Status}
 }
 
@@ -117,7 +123,8 @@ func newProfileWriteCmd(g *globals, update bool) *cobra.Command {
 	if !update {
 		cmd.Example = "  signet profile create --name web --template web-servers --ca signet-issuing --approval manual --methods api,acme"
 		cmd.Flags().StringVar(&f.org, "org", "", "organization id or name the new object belongs to (global principals; default: yours)")
-		for _, r := range []string{"name", "template", "ca"} {
+		// --ca is required for internal profiles only: the server says so.
+		for _, r := range []string{"name", "template"} {
 			_ = cmd.MarkFlagRequired(r)
 		}
 	}

@@ -68,7 +68,10 @@ func NewRoot() *cobra.Command {
 		newPrincipalCmd(g, "service-account", "service account", "/api/v1/service-accounts"), newAuditCmd(g), newBackupCmd(), newRestoreCmd(),
 		newCRLCmd(g), newOCSPCmd(g), newMigrateCmd(),
 		newDiscoveryCmd(g), newEndpointCmd(g), newReportCmd(g), newNotifyCmd(g),
-		newAgentCmd(g))
+		newAgentCmd(g), newDomainCmd(g))
+	root.AddCommand(newEnrollSecretCmd(g))
+	root.AddCommand(newCMPSecretCmd(g))
+	root.AddCommand(newConnectorCmd(g))
 	markRunErrors(root)
 	return root
 }

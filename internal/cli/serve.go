@@ -108,6 +108,9 @@ func printBanner(w io.Writer, a *app.App, addr net.Addr) {
 		if b.AdminAPIKey != "" {
 			fmt.Fprintf(w, "\nAdmin API key (shown only this once, store it now):\n\n    %s\n\n", b.AdminAPIKey)
 		}
+		if b.AdminPassword != "" {
+			fmt.Fprintf(w, "Web UI: %s/login as user \"admin\" with password (shown only this once):\n\n    %s\n\n", url, b.AdminPassword)
+		}
 	}
 	fmt.Fprintf(w, "Next:\n    export SIGNET_SERVER=%s SIGNET_API_KEY=<admin key>", url)
 	if !a.Config.InsecureHTTP {

@@ -44,8 +44,10 @@ type Config struct {
 	// DiscoverySchedules are scans the leader repeats.
 	DiscoverySchedules []DiscoverySchedule `yaml:"discovery_schedules"`
 	// SMTP is the relay notifications are mailed through (password: SIGNET_SMTP_PASSWORD).
-	SMTP      SMTP   `yaml:"smtp"`
-	ACME      ACME   `yaml:"acme"`       // how the ACME server validates challenges
+	SMTP SMTP `yaml:"smtp"`
+	ACME ACME `yaml:"acme"` // how the ACME server validates challenges
+	// DCV is how domain control validation (internal/domain) reaches domains.
+	DCV       DCV    `yaml:"dcv"`
 	LogLevel  string `yaml:"log_level"`  // debug | info | warn | error
 	LogFormat string `yaml:"log_format"` // text | json
 	// CompatListeners serve a compatibility API at the root of a listener of
@@ -56,6 +58,7 @@ type Config struct {
 	// (flags show up in process listings).
 	KeyPassphrase string `yaml:"-"` // SIGNET_KEY_PASSPHRASE; else a key file in DataDir
 	AdminAPIKey   string `yaml:"-"` // SIGNET_ADMIN_API_KEY, used on first start only
+	AdminPassword string `yaml:"-"` // SIGNET_ADMIN_PASSWORD: the admin user's web UI password, first start only
 }
 
 // CompatListener gives a compatibility API ("notary", "digicert",
@@ -135,6 +138,8 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set(&c.LogFormat, "SIGNET_LOG_FORMAT")
 	set(&c.KeyPassphrase, "SIGNET_KEY_PASSPHRASE")
 	set(&c.AdminAPIKey, "SIGNET_ADMIN_API_KEY")
+	set(&c.AdminPassword, "SIGNET_ADMIN_PASSWORD")
+	set(&c.DCV.Resolver, "SIGNET_DCV_RESOLVER")
 	if err := c.ACME.loadEnv(getenv); err != nil {
 		return err
 	}
@@ -190,6 +195,9 @@ func (c *Config) Validate() error {
 	if c.AdminAPIKey != "" && len(c.AdminAPIKey) < 24 {
 		errs = append(errs, errors.New("SIGNET_ADMIN_API_KEY must be at least 24 characters"))
 	}
+	if c.AdminPassword != "" && len([]rune(c.AdminPassword)) < 12 {
+		errs = append(errs, errors.New("SIGNET_ADMIN_PASSWORD must be at least 12 characters"))
+	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -207,6 +215,15 @@ func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "signet
 // PassphrasePath is the generated key-encryption passphrase file, used when
 // SIGNET_KEY_PASSPHRASE is not set.
 func (c *Config) PassphrasePath() string { return filepath.Join(c.DataDir, "ca-passphrase") }
+
+// DCV configures domain control validation: where HTTP(S) validation files
+// are fetched (ports) and which DNS server answers TXT, CNAME and address
+// lookups ("host:port"; empty: the system resolver).
+type DCV struct {
+	Resolver  string `yaml:"resolver"`
+	HTTPPort  int    `yaml:"http_port"`  // default 80
+	HTTPSPort int    `yaml:"https_port"` // default 443
+}
 
 // ACME configures challenge validation. Private networks and tests point it
 // at their own ports, resolver and addresses, as Pebble allows.

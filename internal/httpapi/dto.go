@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"time"
 
@@ -61,6 +62,8 @@ type profileJSON struct {
 	Description         string    `json:"description"`
 	TemplateID          string    `json:"template_id"`
 	CAID                string    `json:"ca_id"`
+	IssuerType          string    `json:"issuer_type"`
+	ConnectorID         string    `json:"connector,omitempty"`
 	Approval            string    `json:"approval"`
 	DefaultValidityDays int       `json:"default_validity_days"`
 	EnrollmentMethods   []string  `json:"enrollment_methods"`
@@ -72,7 +75,7 @@ type profileJSON struct {
 
 func profileOut(p *store.Profile) profileJSON {
 	return profileJSON{ID: p.ID, OrgID: p.OrgID, Name: p.Name, Description: p.Description, TemplateID: p.TemplateID, CAID: p.CAID,
-		Approval: p.Approval, DefaultValidityDays: p.DefaultValidityDays, EnrollmentMethods: p.EnrollmentMethods,
+		IssuerType: cmp.Or(p.IssuerType, store.IssuerInternal), ConnectorID: p.ConnectorID, Approval: p.Approval, DefaultValidityDays: p.DefaultValidityDays, EnrollmentMethods: p.EnrollmentMethods,
 		DeliveryFormat: p.DeliveryFormat, Status: p.Status, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
 }
 

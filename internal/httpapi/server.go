@@ -21,13 +21,18 @@ import (
 	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/ca"
+	"github.com/signet-pki/signet/internal/cmp"
 	"github.com/signet-pki/signet/internal/discovery"
+	"github.com/signet-pki/signet/internal/domain"
+	"github.com/signet-pki/signet/internal/enrollsecret"
+	"github.com/signet-pki/signet/internal/est"
 	"github.com/signet-pki/signet/internal/inventory"
 	"github.com/signet-pki/signet/internal/issuance"
 	"github.com/signet-pki/signet/internal/notify"
 	"github.com/signet-pki/signet/internal/problem"
 	"github.com/signet-pki/signet/internal/profile"
 	"github.com/signet-pki/signet/internal/revocation"
+	"github.com/signet-pki/signet/internal/upstream"
 )
 
 // Authenticator turns a bearer token into a principal.
@@ -54,12 +59,21 @@ type Services struct {
 	Notify     *notify.Service
 	Agents     *agent.Registry
 	ACME       *acme.Service // nil: no ACME directories
+	// EST, SCEP (*scep.Service) and the enrollment secrets they accept;
+	// nil: not served.
+	EST           *est.Service
+	SCEP          http.Handler
+	EnrollSecrets *enrollsecret.Service
+	CMP           *cmp.Service      // nil: no CMP endpoints
+	Domains       *domain.Service   // registered domains and their validation; nil: not served
+	Upstream      *upstream.Service // external CA connectors; nil: not served
 	// Compat are the vendor-compatible APIs by name ("notary", "digicert",
 	// ...), each serving the vendor's paths from its root; they are mounted
 	// under /compat/{name}/ and do their own authentication.
 	Compat      map[string]http.Handler
 	Auth        Authenticator
 	ClientCerts CertAuthenticator
+	WebUI       http.Handler // the web console (/, /login, /logout, /ui/...); nil: none
 	// Ready reports whether the server can take traffic: database
 	// reachable, migrations current, CA keys loaded.
 	Ready func(ctx context.Context) error
@@ -123,7 +137,14 @@ func (a *API) table() []route {
 	rs = append(rs, a.notifyRoutes()...)
 	rs = append(rs, a.agentRoutes()...)
 	rs = append(rs, a.acmeRoutes()...)
+	rs = append(rs, a.estRoutes()...)
+	rs = append(rs, a.scepRoutes()...)
+	rs = append(rs, a.enrollSecretRoutes()...)
+	rs = append(rs, a.cmpRoutes()...)
+	rs = append(rs, a.domainRoutes()...)
+	rs = append(rs, a.connectorRoutes()...)
 	rs = append(rs, a.compatRoutes()...)
+	rs = append(rs, a.webUIRoutes()...)
 	return rs
 }
 

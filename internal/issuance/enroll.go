@@ -45,6 +45,10 @@ type EnrollInput struct {
 	PKCS12Password string // when set with Keygen, a PKCS#12 is returned too
 	IdempotencyKey string
 	Method         string // enrollment method, for the profile check ("api" by default)
+	// PublicKey (DER SubjectPublicKeyInfo) replaces a CSR for protocols
+	// whose requests are not PKCS#10 (CMP's CRMF): the transport has verified
+	// the proof of possession; Subject and SANs name the certificate.
+	PublicKey []byte
 }
 
 // keygenRecord is what a request stores for server-side keygen: the
@@ -53,6 +57,9 @@ type keygenRecord struct {
 	Keygen  Keygen     `json:"keygen"`
 	Subject ca.Subject `json:"subject"`
 	SANs    []string   `json:"sans"`
+	// PublicKey is set instead of Keygen for a request without a CSR whose
+	// key a transport verified (EnrollInput.PublicKey): approval re-reads it.
+	PublicKey []byte `json:"public_key,omitempty"`
 }
 
 // Enroll requests a certificate. On an auto-approved profile the certificate
@@ -102,6 +109,9 @@ func (s *Service) Enroll(ctx context.Context, in EnrollInput) (*Issued, error) {
 		Labels: in.Labels, CustomFields: in.CustomFields, Method: in.Method, CreatedAt: now, UpdatedAt: now}
 	sub, err := s.subjectFromInput(in, req, prof)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkDomains(ctx, prof, sub); err != nil {
 		return nil, err
 	}
 	if prof.Profile.Approval == profile.ApprovalManual {
@@ -157,6 +167,9 @@ type subject struct {
 // subjectFromInput parses the CSR or generates the key, and checks the
 // result against the profile's template, reporting every violation.
 func (s *Service) subjectFromInput(in EnrollInput, req *store.Request, prof *profile.Resolved) (*subject, error) {
+	if in.PublicKey != nil {
+		return subjectFromKey(in, req, prof)
+	}
 	if (in.CSR == "") == (in.Keygen == nil) {
 		return nil, problem.Invalid("csr_or_keygen", "give exactly one of csr or keygen")
 	}
@@ -179,6 +192,41 @@ func (s *Service) subjectFromInput(in EnrollInput, req *store.Request, prof *pro
 	req.Keygen, _ = json.Marshal(keygenRecord{Keygen: *in.Keygen, Subject: in.Subject, SANs: in.SANs})
 	sub := &subject{pub: key.Public(), key: key, template: tmpl}
 	return sub, checkPolicy(prof, sub, in.ValidityDays, true)
+}
+
+// subjectFromKey is subjectFromInput for a public key whose possession the
+// transport has proven; the key and names are recorded in req (when given)
+// for the approval of a pending request.
+func subjectFromKey(in EnrollInput, req *store.Request, prof *profile.Resolved) (*subject, error) {
+	if in.CSR != "" || in.Keygen != nil {
+		return nil, problem.Invalid("csr_or_keygen", "give only one of csr, keygen or public_key")
+	}
+	pub, err := x509.ParsePKIXPublicKey(in.PublicKey)
+	if err != nil {
+		return nil, problem.Invalid("public_key_invalid", "the public key does not parse: %v", err)
+	}
+	tmpl, err := templateFromNames(in.Subject, in.SANs)
+	if err != nil {
+		return nil, err
+	}
+	if req != nil {
+		req.Keygen, _ = json.Marshal(keygenRecord{Subject: in.Subject, SANs: in.SANs, PublicKey: in.PublicKey})
+	}
+	sub := &subject{pub: pub, template: tmpl}
+	return sub, checkPolicy(prof, sub, in.ValidityDays, false)
+}
+
+// pendingSubject re-reads what a pending request asked for: its CSR, or
+// the public key and names a transport verified (EnrollInput.PublicKey).
+func pendingSubject(req *store.Request, prof *profile.Resolved) (*subject, error) {
+	if req.CSRPEM != "" {
+		return subjectFromCSR([]byte(req.CSRPEM), prof, req.ValidityDays)
+	}
+	var rec keygenRecord
+	if len(req.Keygen) == 0 || json.Unmarshal(req.Keygen, &rec) != nil || rec.PublicKey == nil {
+		return nil, problem.Conflict("request_has_no_csr", "request %s has no CSR to issue from", req.ID)
+	}
+	return subjectFromKey(EnrollInput{PublicKey: rec.PublicKey, Subject: rec.Subject, SANs: rec.SANs, ValidityDays: req.ValidityDays}, nil, prof)
 }
 
 func subjectFromCSR(der []byte, prof *profile.Resolved, validityDays int) (*subject, error) {

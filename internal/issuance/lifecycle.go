@@ -86,6 +86,7 @@ type RenewInput struct {
 	ValidityDays   int
 	Profile        string // optional; required for imported certificates
 	PKCS12Password string
+	PublicKey      []byte // instead of a CSR: see EnrollInput.PublicKey; the names stay the old certificate's
 }
 
 // Renew issues a successor certificate for the same names and links the two.
@@ -132,14 +133,17 @@ func (s *Service) Renew(ctx context.Context, serial string, in RenewInput) (*Iss
 	req := &store.Request{ID: store.NewID("req"), OrgID: old.OrgID, ProfileID: prof.Profile.ID, RequesterID: caller.ID,
 		Status: store.RequestPending, Kind: "renew", ValidityDays: in.ValidityDays, RenewalOf: old.Serial, Owner: old.Owner,
 		Labels: old.Labels, CustomFields: old.CustomFields, Method: in.Method, CreatedAt: now, UpdatedAt: now}
-	enroll := EnrollInput{CSR: in.CSR, Keygen: in.Keygen, ValidityDays: in.ValidityDays}
-	if in.Keygen != nil {
+	enroll := EnrollInput{CSR: in.CSR, Keygen: in.Keygen, ValidityDays: in.ValidityDays, PublicKey: in.PublicKey}
+	if in.Keygen != nil || in.PublicKey != nil {
 		if enroll.Subject, enroll.SANs, err = namesOf(old); err != nil {
 			return nil, err
 		}
 	}
 	sub, err := s.subjectFromInput(enroll, req, prof)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkDomains(ctx, prof, sub); err != nil {
 		return nil, err
 	}
 	return s.issue(ctx, caller, issueJob{req: req, prof: prof, sub: sub, renewOf: old, p12Password: in.PKCS12Password})
@@ -163,6 +167,9 @@ func namesOf(c *store.Certificate) (ca.Subject, []string, error) {
 func (s *Service) Revoke(ctx context.Context, serial string, reason int, invalidity *time.Time) (*store.Certificate, error) {
 	if invalidity != nil && invalidity.After(s.now()) {
 		return nil, problem.Invalid("invalidity_date_future", "invalidity_date cannot be in the future")
+	}
+	if err := s.revokeUpstream(ctx, serial, reason); err != nil { // external.go
+		return nil, err
 	}
 	return s.transition(ctx, serial, "certificate.revoke", func(c *store.Certificate) error {
 		if c.Status == store.CertRevoked {

@@ -26,6 +26,8 @@ type Store interface {
 	GetCertificateBySHA256(ctx context.Context, sha256 string) (*store.Certificate, error)
 	SearchCertificates(ctx context.Context, q store.CertificateQuery) (*store.CertificatePage, error)
 	GetIdempotency(ctx context.Context, principalID, key string) (*store.Idempotency, error)
+	GetProtocolObject(ctx context.Context, kind, id string) (*store.ProtocolObject, error)
+	ListProtocolObjects(ctx context.Context, kind, accountID string, limit int, cursor string) ([]store.ProtocolObject, string, error)
 	auth.OrgLookup
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
 }
@@ -75,6 +77,8 @@ type Deps struct {
 	Attributes Attributes
 	Endpoints  Endpoints      // nil: no CDP/AIA unless the CA record names them
 	Listener   StatusListener // nil: nobody to tell
+	Domains    DomainChecker  // nil: templates requiring validated domains refuse every DNS name
+	Upstream   Upstream       // nil: external profiles cannot issue
 	Now        func() time.Time
 }
 
@@ -87,13 +91,15 @@ type Service struct {
 	attrs     Attributes
 	endpoints Endpoints
 	listener  StatusListener
+	domains   DomainChecker
+	upstream  Upstream
 	now       func() time.Time
 }
 
 // New returns the issuance service.
 func New(d Deps) *Service {
 	return &Service{store: d.Store, cas: d.CAs, profiles: d.Profiles, linter: d.Linter, attrs: d.Attributes,
-		endpoints: d.Endpoints, listener: d.Listener, now: d.Now}
+		endpoints: d.Endpoints, listener: d.Listener, domains: d.Domains, upstream: d.Upstream, now: d.Now}
 }
 
 // Issued is the outcome of an enrollment, approval or renewal.

@@ -38,11 +38,17 @@ type issueJob struct {
 	fromStatus  string             // the request's stored status, "" when the request is new
 	renewOf     *store.Certificate // set for renewals
 	approver    *auth.Principal    // set for manual approvals
+	// extra runs inside record's transaction (external issuance removes its
+	// order and remembers the connector there).
+	extra func(ctx context.Context, tx store.Tx) error
 }
 
 // issue signs, lints and durably records a certificate with its request and
 // audit event, then returns it. Nothing is returned before the commit.
 func (s *Service) issue(ctx context.Context, caller *auth.Principal, job issueJob) (*Issued, error) {
+	if t := job.prof.Profile.IssuerType; t != "" && t != store.IssuerInternal {
+		return s.issueOther(ctx, caller, job) // external.go
+	}
 	iss, err := s.cas.Issuer(ctx, job.prof.Profile.CAID)
 	if err != nil {
 		return nil, err
@@ -208,6 +214,11 @@ func (s *Service) record(ctx context.Context, caller *auth.Principal, job issueJ
 		if err := tx.InsertCertificate(ctx, cert); err != nil {
 			return fmt.Errorf("insert certificate: %w", err)
 		}
+		if job.extra != nil {
+			if err := job.extra(ctx, tx); err != nil {
+				return err
+			}
+		}
 		action := "certificate.issue"
 		if job.renewOf != nil {
 			action = "certificate.renew"
@@ -283,7 +294,7 @@ func chainOf(iss *ca.Issuer) [][]byte {
 // chainDER returns the issuing chain of a stored certificate, if Signet knows its CA.
 func (s *Service) chainDER(ctx context.Context, c *store.Certificate) [][]byte {
 	if c.CAID == "" {
-		return nil
+		return s.externalChain(ctx, c)
 	}
 	iss, err := s.cas.Issuer(ctx, c.CAID)
 	if err != nil {

@@ -46,12 +46,12 @@ func (s *Service) Approve(ctx context.Context, id string) (*Issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	if req.CSRPEM == "" {
-		return nil, problem.Conflict("request_has_no_csr", "request %s has no CSR to issue from", req.ID)
-	}
 	// Re-check against the template as it is now: it may have tightened since the request.
-	sub, err := subjectFromCSR([]byte(req.CSRPEM), prof, req.ValidityDays)
+	sub, err := pendingSubject(req, prof)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkDomains(ctx, prof, sub); err != nil { // a validation may have expired meanwhile
 		return nil, err
 	}
 	return s.issue(ctx, caller, issueJob{req: req, prof: prof, sub: sub, fromStatus: store.RequestPending, approver: caller})

@@ -45,6 +45,10 @@ type Template struct {
 	AllowWildcard bool `json:"allow_wildcard"`
 	// AllowKeyGeneration permits server-side key generation.
 	AllowKeyGeneration bool `json:"allow_key_generation"`
+	// RequireValidatedDomains refuses any DNS name that is not under a
+	// domain the requesting organization has registered and validated
+	// (internal/domain); the issuance service asks its DomainChecker.
+	RequireValidatedDomains bool `json:"require_validated_domains,omitempty"`
 }
 
 // KeyRule allows one key algorithm from a minimum size.

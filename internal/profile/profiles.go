@@ -18,6 +18,8 @@ type ProfileInput struct {
 	Description         string   `json:"description"`
 	Template            string   `json:"template"`
 	CA                  string   `json:"ca"`
+	IssuerType          string   `json:"issuer_type"` // internal (default) | external | self_signed
+	Connector           string   `json:"connector"`   // upstream connector id or name, for external profiles
 	Approval            string   `json:"approval"`
 	DefaultValidityDays int      `json:"default_validity_days"`
 	EnrollmentMethods   []string `json:"enrollment_methods"`
@@ -31,9 +33,84 @@ type Resolved struct {
 	Template *Template
 }
 
-// validateProfile checks a profile's settings; its template and CA must
-// belong to the profile's organization orgID.
-func (s *Service) validateProfile(ctx context.Context, r templateReader, orgID string, in *ProfileInput) (*store.Template, *store.CA, error) {
+// ConnectorKind is the ProtocolObject kind of upstream connectors (package
+// upstream owns their data; profiles only need their id, organization and status).
+const ConnectorKind = "upstream.connector"
+
+// catalogReader is what profile validation reads inside its transaction.
+type catalogReader interface {
+	templateReader
+	GetProtocolObject(ctx context.Context, kind, id string) (*store.ProtocolObject, error)
+	FindProtocolObject(ctx context.Context, kind, keyID string) (*store.ProtocolObject, error)
+}
+
+// issuerRefs is what a valid profile points at.
+type issuerRefs struct {
+	tpl         *store.Template
+	caID        string
+	connectorID string
+}
+
+// validateIssuer checks the issuer settings: an internal profile needs a CA
+// that can sign, an external one a connector of the same organization, a
+// self-signed one neither (the certificate signs itself).
+func (s *Service) validateIssuer(ctx context.Context, r catalogReader, orgID string, in *ProfileInput, add func(field, code, msg string)) (caID, connectorID string, err error) {
+	if in.IssuerType == "" {
+		in.IssuerType = store.IssuerInternal
+	}
+	switch in.IssuerType {
+	case store.IssuerInternal:
+		if in.Connector != "" {
+			add("connector", "invalid", "only external profiles have a connector")
+		}
+		ca, err := s.cas.Resolve(ctx, in.CA)
+		if err != nil {
+			if problem.KindOf(err) != problem.KindNotFound {
+				return "", "", err
+			}
+			add("ca", "not_found", fmt.Sprintf("no CA %q", in.CA))
+		} else if ca.OrgID != orgID {
+			add("ca", "other_organization", fmt.Sprintf("CA %s belongs to another organization", ca.Name))
+		} else if len(ca.KeyBlob) == 0 {
+			add("ca", "ca_has_no_key", fmt.Sprintf("CA %s has no private key in Signet and cannot issue", ca.Name))
+		} else {
+			return ca.ID, "", nil
+		}
+	case store.IssuerExternal:
+		if in.CA != "" {
+			add("ca", "invalid", "external profiles have no Signet CA")
+		}
+		if in.Connector == "" {
+			add("connector", "required", "an external profile needs a connector")
+			return "", "", nil
+		}
+		c, err := r.GetProtocolObject(ctx, ConnectorKind, in.Connector)
+		if errors.Is(err, store.ErrNotFound) {
+			c, err = r.FindProtocolObject(ctx, ConnectorKind, in.Connector)
+		}
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			add("connector", "not_found", fmt.Sprintf("no connector %q", in.Connector))
+		case err != nil:
+			return "", "", fmt.Errorf("look up connector: %w", err)
+		case c.AccountID != orgID:
+			add("connector", "other_organization", fmt.Sprintf("connector %s belongs to another organization", in.Connector))
+		default:
+			return "", c.ID, nil
+		}
+	case store.IssuerSelfSigned:
+		if in.CA != "" || in.Connector != "" {
+			add("issuer_type", "invalid", "self-signed profiles have neither a CA nor a connector")
+		}
+	default:
+		add("issuer_type", "invalid", "issuer_type must be internal, external or self_signed")
+	}
+	return "", "", nil
+}
+
+// validateProfile checks a profile's settings; its template, CA and
+// connector must belong to the profile's organization orgID.
+func (s *Service) validateProfile(ctx context.Context, r catalogReader, orgID string, in *ProfileInput) (*issuerRefs, error) {
 	var vs []problem.Violation
 	add := func(field, code, msg string) {
 		vs = append(vs, problem.Violation{Field: field, Code: code, Message: msg})
@@ -68,27 +145,20 @@ func (s *Service) validateProfile(ctx context.Context, r templateReader, orgID s
 	tpl, err := templateByRef(ctx, r, in.Template)
 	if err != nil {
 		if problem.KindOf(err) != problem.KindNotFound {
-			return nil, nil, err
+			return nil, err
 		}
 		add("template", "not_found", fmt.Sprintf("no template %q", in.Template))
 	} else if tpl.OrgID != orgID {
 		add("template", "other_organization", fmt.Sprintf("template %s belongs to another organization", tpl.Name))
 	}
-	ca, err := s.cas.Resolve(ctx, in.CA)
+	caID, connectorID, err := s.validateIssuer(ctx, r, orgID, in, add)
 	if err != nil {
-		if problem.KindOf(err) != problem.KindNotFound {
-			return nil, nil, err
-		}
-		add("ca", "not_found", fmt.Sprintf("no CA %q", in.CA))
-	} else if ca.OrgID != orgID {
-		add("ca", "other_organization", fmt.Sprintf("CA %s belongs to another organization", ca.Name))
-	} else if len(ca.KeyBlob) == 0 {
-		add("ca", "ca_has_no_key", fmt.Sprintf("CA %s has no private key in Signet and cannot issue", ca.Name))
+		return nil, err
 	}
 	if tpl != nil && len(vs) == 0 {
 		t, err := parseTemplate(tpl)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if in.DefaultValidityDays < 0 || in.DefaultValidityDays > t.Parsed.MaxValidityDays {
 			add("default_validity_days", "invalid",
@@ -96,9 +166,9 @@ func (s *Service) validateProfile(ctx context.Context, r templateReader, orgID s
 		}
 	}
 	if len(vs) > 0 {
-		return nil, nil, problem.Violations("profile_invalid", "the profile is invalid", vs)
+		return nil, problem.Violations("profile_invalid", "the profile is invalid", vs)
 	}
-	return tpl, ca, nil
+	return &issuerRefs{tpl: tpl, caID: caID, connectorID: connectorID}, nil
 }
 
 // CreateProfile validates and stores a profile.
@@ -113,28 +183,30 @@ func (s *Service) CreateProfile(ctx context.Context, in ProfileInput) (*store.Pr
 	}
 	var out *store.Profile
 	err = s.update(ctx, func(tx store.Tx) error {
-		tpl, ca, err := s.validateProfile(ctx, tx, orgID, &in)
+		refs, err := s.validateProfile(ctx, tx, orgID, &in)
 		if err != nil {
 			return err
 		}
 		now := s.now()
 		rec := &store.Profile{ID: store.NewID("prof"), OrgID: orgID, CreatedAt: now, UpdatedAt: now}
-		fillProfile(rec, in, tpl.ID, ca.ID)
+		fillProfile(rec, in, refs)
 		if err := tx.InsertProfile(ctx, rec); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {
 				return problem.Conflict("profile_exists", "a profile named %q already exists", in.Name)
 			}
 			return fmt.Errorf("insert profile: %w", err)
 		}
-		tx.AppendAudit(caller.Event(now, orgID, "profile.create", "profile", rec.ID, map[string]any{"name": rec.Name, "template": tpl.ID, "ca": ca.ID}))
+		tx.AppendAudit(caller.Event(now, orgID, "profile.create", "profile", rec.ID, map[string]any{"name": rec.Name, "template": refs.tpl.ID, "ca": refs.caID,
+			"issuer_type": rec.IssuerType, "connector": refs.connectorID}))
 		out = rec
 		return nil
 	})
 	return out, err
 }
 
-func fillProfile(rec *store.Profile, in ProfileInput, tplID, caID string) {
-	rec.Name, rec.Description, rec.TemplateID, rec.CAID = in.Name, in.Description, tplID, caID
+func fillProfile(rec *store.Profile, in ProfileInput, refs *issuerRefs) {
+	rec.Name, rec.Description, rec.TemplateID, rec.CAID = in.Name, in.Description, refs.tpl.ID, refs.caID
+	rec.IssuerType, rec.ConnectorID = in.IssuerType, refs.connectorID
 	rec.Approval, rec.DefaultValidityDays, rec.EnrollmentMethods = in.Approval, in.DefaultValidityDays, in.EnrollmentMethods
 	rec.DeliveryFormat, rec.Status = in.DeliveryFormat, in.Status
 }
@@ -154,12 +226,12 @@ func (s *Service) UpdateProfile(ctx context.Context, ref string, in ProfileInput
 		if _, err := auth.RequireIn(ctx, auth.PermProfileWrite, rec.OrgID); err != nil {
 			return err
 		}
-		tpl, ca, err := s.validateProfile(ctx, tx, rec.OrgID, &in)
+		refs, err := s.validateProfile(ctx, tx, rec.OrgID, &in)
 		if err != nil {
 			return err
 		}
 		now := s.now()
-		fillProfile(rec, in, tpl.ID, ca.ID)
+		fillProfile(rec, in, refs)
 		rec.UpdatedAt = now
 		if err := tx.UpdateProfile(ctx, rec); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {

@@ -58,7 +58,7 @@ const (
 )
 
 // EnrollmentMethods lists the transports a profile can be enabled for.
-var EnrollmentMethods = []string{"api", "acme", "est", "scep"}
+var EnrollmentMethods = []string{"api", "acme", "est", "scep", "cmp", "notary", "infisical", "sectigo"}
 
 // DeliveryFormats lists the formats a profile can deliver by default.
 var DeliveryFormats = []string{"pem", "der", "chain", "pkcs7", "pkcs12"}

@@ -49,6 +49,16 @@ const (
 	RequestIssued   = "issued"
 	RequestRejected = "rejected"
 	RequestFailed   = "failed"
+	// RequestPendingUpstream: an external CA has the request (asynchronous
+	// order, or an upstream that failed and is being retried).
+	RequestPendingUpstream = "pending_upstream"
+)
+
+// Profile issuer types.
+const (
+	IssuerInternal   = "internal"
+	IssuerExternal   = "external"
+	IssuerSelfSigned = "self_signed"
 )
 
 // CA kinds and statuses.
@@ -104,7 +114,9 @@ type Profile struct {
 	Name                string
 	Description         string
 	TemplateID          string
-	CAID                string
+	CAID                string   // issuing Signet CA of an internal profile; "" for external and self-signed ones
+	IssuerType          string   // internal | external | self_signed ("" reads as internal)
+	ConnectorID         string   // upstream connector of an external profile
 	Approval            string   // auto | manual
 	DefaultValidityDays int      // 0 = the template's maximum
 	EnrollmentMethods   []string // api, acme, est, scep

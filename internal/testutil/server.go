@@ -70,6 +70,12 @@ func StartTLSServer(t testing.TB) *Server {
 	return startServer(t, t.TempDir(), false)
 }
 
+// StartTLSServerWith is StartTLSServer with configuration changes applied first.
+func StartTLSServerWith(t testing.TB, change func(*config.Config)) *Server {
+	t.Helper()
+	return startServer(t, t.TempDir(), false, change)
+}
+
 func startServer(t testing.TB, dataDir string, plainHTTP bool, changes ...func(*config.Config)) *Server {
 	t.Helper()
 	cfg := config.Defaults()

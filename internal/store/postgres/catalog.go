@@ -56,13 +56,33 @@ func (t *txView) DeleteTemplate(ctx context.Context, id string) error {
 }
 
 const profileColumns = `int_id, id, name, description, template_id, ca_id, approval, default_validity_days,
-	enrollment_methods, delivery_format, status, created_at, updated_at, org_id`
+	enrollment_methods, delivery_format, status, created_at, updated_at, org_id, issuer_type, connector_id`
 
 func scanProfile(s scanner) (store.Profile, error) {
 	var p store.Profile
-	err := s.Scan(&p.IntID, &p.ID, &p.Name, &p.Description, &p.TemplateID, &p.CAID, &p.Approval, &p.DefaultValidityDays,
-		&p.EnrollmentMethods, &p.DeliveryFormat, &p.Status, &p.CreatedAt, &p.UpdatedAt, &p.OrgID)
+	var caID *string // NULL for profiles without a Signet CA
+	err := s.Scan(&p.IntID, &p.ID, &p.Name, &p.Description, &p.TemplateID, &caID, &p.Approval, &p.DefaultValidityDays,
+		&p.EnrollmentMethods, &p.DeliveryFormat, &p.Status, &p.CreatedAt, &p.UpdatedAt, &p.OrgID, &p.IssuerType, &p.ConnectorID)
+	if caID != nil {
+		p.CAID = *caID
+	}
 	return p, err
+}
+
+// nullable stores "" as NULL, for optional references.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// issuerType stores the default for profiles written by code that predates issuer types.
+func issuerType(s string) string {
+	if s == "" {
+		return store.IssuerInternal
+	}
+	return s
 }
 
 // GetProfile returns the profile with public id id.
@@ -98,10 +118,11 @@ func (t *txView) InsertProfile(ctx context.Context, p *store.Profile) error {
 	stamp(&p.CreatedAt, now)
 	stamp(&p.UpdatedAt, now)
 	return t.guardedInsert(ctx, &p.IntID, "profile "+p.ID, `INSERT INTO profiles (id, name, description, template_id,
-		ca_id, approval, default_validity_days, enrollment_methods, delivery_format, status, created_at, updated_at, org_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING int_id`,
-		p.ID, p.Name, p.Description, p.TemplateID, p.CAID, p.Approval, p.DefaultValidityDays, list(p.EnrollmentMethods),
-		p.DeliveryFormat, p.Status, p.CreatedAt, p.UpdatedAt, p.OrgID)
+		ca_id, approval, default_validity_days, enrollment_methods, delivery_format, status, created_at, updated_at, org_id,
+		issuer_type, connector_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING int_id`,
+		p.ID, p.Name, p.Description, p.TemplateID, nullable(p.CAID), p.Approval, p.DefaultValidityDays, list(p.EnrollmentMethods),
+		p.DeliveryFormat, p.Status, p.CreatedAt, p.UpdatedAt, p.OrgID, issuerType(p.IssuerType), p.ConnectorID)
 }
 
 // UpdateProfile rewrites every field of the profile but its ids and CreatedAt.
@@ -109,9 +130,9 @@ func (t *txView) UpdateProfile(ctx context.Context, p *store.Profile) error {
 	stamp(&p.UpdatedAt, t.now())
 	return t.guardedUpdate(ctx, "update profile "+p.ID, `UPDATE profiles SET name = $1, description = $2,
 		template_id = $3, ca_id = $4, approval = $5, default_validity_days = $6, enrollment_methods = $7,
-		delivery_format = $8, status = $9, updated_at = $10 WHERE id = $11`,
-		p.Name, p.Description, p.TemplateID, p.CAID, p.Approval, p.DefaultValidityDays, list(p.EnrollmentMethods),
-		p.DeliveryFormat, p.Status, p.UpdatedAt, p.ID)
+		delivery_format = $8, status = $9, updated_at = $10, issuer_type = $11, connector_id = $12 WHERE id = $13`,
+		p.Name, p.Description, p.TemplateID, nullable(p.CAID), p.Approval, p.DefaultValidityDays, list(p.EnrollmentMethods),
+		p.DeliveryFormat, p.Status, p.UpdatedAt, issuerType(p.IssuerType), p.ConnectorID, p.ID)
 }
 
 // DeleteProfile removes a profile.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/signet-pki/signet/internal/store"
 )
@@ -84,17 +85,19 @@ func (t *txView) DeleteTemplate(ctx context.Context, id string) error {
 }
 
 const profileColumns = `int_id, id, name, description, template_id, ca_id, approval, default_validity_days,
-	enrollment_methods, delivery_format, status, created_at, updated_at, org_id`
+	enrollment_methods, delivery_format, status, created_at, updated_at, org_id, issuer_type, connector_id`
 
 func scanProfile(s scanner) (store.Profile, error) {
 	var p store.Profile
 	var methods string
+	var caID sql.NullString
 	var ca, ua int64
-	err := s.Scan(&p.IntID, &p.ID, &p.Name, &p.Description, &p.TemplateID, &p.CAID, &p.Approval, &p.DefaultValidityDays,
-		&methods, &p.DeliveryFormat, &p.Status, &ca, &ua, &p.OrgID)
+	err := s.Scan(&p.IntID, &p.ID, &p.Name, &p.Description, &p.TemplateID, &caID, &p.Approval, &p.DefaultValidityDays,
+		&methods, &p.DeliveryFormat, &p.Status, &ca, &ua, &p.OrgID, &p.IssuerType, &p.ConnectorID)
 	if err != nil {
 		return p, err
 	}
+	p.CAID = caID.String
 	p.CreatedAt, p.UpdatedAt = fromDB(ca), fromDB(ua)
 	p.EnrollmentMethods, err = fromJSONText(methods)
 	return p, err
@@ -167,10 +170,11 @@ func (t *txView) InsertProfile(ctx context.Context, p *store.Profile) error {
 		return mapErr(err, "insert profile "+p.ID)
 	}
 	res, err := t.q.ExecContext(ctx, `INSERT INTO profiles (id, name, description, template_id, ca_id, approval,
-		default_validity_days, enrollment_methods, delivery_format, status, created_at, updated_at, org_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Name, p.Description, p.TemplateID, p.CAID, p.Approval, p.DefaultValidityDays, methods,
-		p.DeliveryFormat, p.Status, toDB(p.CreatedAt), toDB(p.UpdatedAt), p.OrgID)
+		default_validity_days, enrollment_methods, delivery_format, status, created_at, updated_at, org_id,
+		issuer_type, connector_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.Name, p.Description, p.TemplateID, nonEmpty(p.CAID), p.Approval, p.DefaultValidityDays, methods,
+		p.DeliveryFormat, p.Status, toDB(p.CreatedAt), toDB(p.UpdatedAt), p.OrgID, issuerType(p.IssuerType), p.ConnectorID)
 	if err != nil {
 		return mapErr(err, "insert profile "+p.ID)
 	}
@@ -186,10 +190,19 @@ func (t *txView) UpdateProfile(ctx context.Context, p *store.Profile) error {
 		return mapErr(err, "update profile "+p.ID)
 	}
 	res, err := t.q.ExecContext(ctx, `UPDATE profiles SET name = ?, description = ?, template_id = ?, ca_id = ?, approval = ?,
-		default_validity_days = ?, enrollment_methods = ?, delivery_format = ?, status = ?, updated_at = ? WHERE id = ?`,
-		p.Name, p.Description, p.TemplateID, p.CAID, p.Approval, p.DefaultValidityDays, methods,
-		p.DeliveryFormat, p.Status, toDB(p.UpdatedAt), p.ID)
+		default_validity_days = ?, enrollment_methods = ?, delivery_format = ?, status = ?, updated_at = ?,
+		issuer_type = ?, connector_id = ? WHERE id = ?`,
+		p.Name, p.Description, p.TemplateID, nonEmpty(p.CAID), p.Approval, p.DefaultValidityDays, methods,
+		p.DeliveryFormat, p.Status, toDB(p.UpdatedAt), issuerType(p.IssuerType), p.ConnectorID, p.ID)
 	return affectedOne(res, err, store.ErrNotFound, "update profile "+p.ID)
+}
+
+// issuerType stores the default for profiles written by code that predates issuer types.
+func issuerType(s string) string {
+	if s == "" {
+		return store.IssuerInternal
+	}
+	return s
 }
 
 // DeleteProfile removes a profile.

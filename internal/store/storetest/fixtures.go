@@ -35,7 +35,7 @@ func newTemplate(n int) *store.Template {
 
 func newProfile(n int, tplID, caID string) *store.Profile {
 	return &store.Profile{ID: fmt.Sprintf("prof_test%d", n), OrgID: "org_a", Name: fmt.Sprintf("profile-%d", n), Description: "tls",
-		TemplateID: tplID, CAID: caID, Approval: "auto", DefaultValidityDays: 30,
+		TemplateID: tplID, CAID: caID, IssuerType: store.IssuerInternal, Approval: "auto", DefaultValidityDays: 30,
 		EnrollmentMethods: []string{"api", "acme"}, DeliveryFormat: "pem", Status: "active",
 		CreatedAt: at(time.Minute), UpdatedAt: at(2 * time.Minute)}
 }

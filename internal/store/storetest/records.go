@@ -142,6 +142,31 @@ func testProfiles(t *testing.T, s store.Store) {
 		t.Errorf("ListProfiles(active) = %d profiles, want 0", len(list))
 	}
 
+	// External and self-signed profiles have no CA ("" round-trips), yet an
+	// internal profile's CA must still exist.
+	for _, c := range []struct{ issuer, ca, connector string }{
+		{store.IssuerExternal, "", "upc_test1"}, {store.IssuerSelfSigned, "", ""}, {store.IssuerInternal, ca.ID, ""},
+	} {
+		p.IssuerType, p.CAID, p.ConnectorID, p.UpdatedAt = c.issuer, c.ca, c.connector, p.UpdatedAt.Add(time.Minute)
+		update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.UpdateProfile(ctx, p) })
+		got, err = s.GetProfile(ctx, p.ID)
+		noErr(t, "GetProfile "+c.issuer, err)
+		same(t, "profile "+c.issuer, got, p)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		q := newProfile(2, tpl.ID, "ca_missing")
+		return tx.InsertProfile(ctx, q)
+	}); err == nil {
+		t.Error("InsertProfile with a missing CA succeeded")
+	}
+	selfSigned := newProfile(3, tpl.ID, "")
+	selfSigned.IssuerType = store.IssuerSelfSigned
+	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.InsertProfile(ctx, selfSigned) })
+	got, err = s.GetProfile(ctx, selfSigned.ID)
+	noErr(t, "GetProfile self-signed", err)
+	same(t, "self-signed profile", got, selfSigned)
+	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteProfile(ctx, selfSigned.ID) })
+
 	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteProfile(ctx, p.ID) })
 	_, err = s.GetProfile(ctx, p.ID)
 	wantErr(t, "GetProfile after delete", err, store.ErrNotFound)

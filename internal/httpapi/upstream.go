@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/signet-pki/signet/internal/problem"
+	"github.com/signet-pki/signet/internal/upstream"
+)
+
+// connectorRoutes serve the upstream CA connectors (issue 13). Secrets are
+// accepted on create and update, and never returned.
+func (a *API) connectorRoutes() []route {
+	if a.svc.Upstream == nil {
+		return nil
+	}
+	return []route{
+		{method: "GET", pattern: "/api/v1/connectors", summary: "List upstream CA connectors", tag: "connectors", handler: a.listConnectors},
+		{method: "POST", pattern: "/api/v1/connectors", summary: "Create an upstream CA connector", tag: "connectors", handler: a.createConnector},
+		{method: "GET", pattern: "/api/v1/connectors/{id}", summary: "Get a connector with its health and usage", tag: "connectors", handler: a.getConnector},
+		{method: "PATCH", pattern: "/api/v1/connectors/{id}", summary: "Change a connector (name, status, config, secrets)", tag: "connectors", handler: a.updateConnector},
+		{method: "DELETE", pattern: "/api/v1/connectors/{id}", summary: "Delete a connector no profile uses", tag: "connectors", handler: a.deleteConnector},
+	}
+}
+
+func (a *API) listConnectors(w http.ResponseWriter, r *http.Request) error {
+	q, err := listQuery(r)
+	if err != nil {
+		return err
+	}
+	cs, next, err := a.svc.Upstream.List(r.Context(), q.OrgID, q.Limit, q.Cursor)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page[upstream.Connector]{Items: cs, NextCursor: next})
+}
+
+func (a *API) createConnector(w http.ResponseWriter, r *http.Request) error {
+	var in upstream.Input
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	c, err := a.svc.Upstream.Create(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, c)
+}
+
+func (a *API) getConnector(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.svc.Upstream.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+func (a *API) updateConnector(w http.ResponseWriter, r *http.Request) error {
+	var in upstream.Input
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Org != "" {
+		return problem.Invalid("connector_org_fixed", "a connector cannot move to another organization")
+	}
+	c, err := a.svc.Upstream.Update(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+func (a *API) deleteConnector(w http.ResponseWriter, r *http.Request) error {
+	if err := a.svc.Upstream.Delete(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

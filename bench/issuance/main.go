@@ -28,8 +28,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -39,17 +37,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/signet-pki/signet/bench/internal/loadgen"
 	"github.com/signet-pki/signet/internal/app"
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/certutil"
-	"github.com/signet-pki/signet/internal/config"
 	"github.com/signet-pki/signet/internal/issuance"
 )
-
-const adminKey = "bench-admin-key-0123456789abcdefghij"
 
 // profileTo and allocsTo, when set, receive CPU and allocation profiles of the HTTP phases.
 var profileTo, allocsTo io.Writer
@@ -90,25 +85,12 @@ func main() {
 func run(duration time.Duration, maxReq int, concList string, csrCount, memProfileRate int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dir, err := os.MkdirTemp("", "signet-bench-")
+	s, err := loadgen.StartSignet(ctx, "issuance", 16, nil)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	cfg := config.Defaults()
-	cfg.DataDir, cfg.Listen, cfg.InsecureHTTP = dir, "127.0.0.1:0", true
-	cfg.AdminAPIKey, cfg.KeyPassphrase, cfg.LogLevel = adminKey, "bench-passphrase-123456", "error"
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ready := make(chan net.Addr, 1)
-	go func() { _ = a.Serve(ctx, ready) }()
-	base := "http://" + (<-ready).String()
+	defer s.Close()
+	a, base := s.App, s.Base
 
 	csrs, err := makeCSRs(csrCount)
 	if err != nil {
@@ -177,13 +159,6 @@ type perCert time.Duration
 func (p perCert) String() string { return fmt.Sprintf("%.0f µs", float64(p)/1e3) }
 
 // cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // machineBusy is the CPU time all processes have used so far, from
 // /proc/stat (Linux); ok is false elsewhere.
@@ -220,7 +195,7 @@ type meter struct {
 }
 
 func startMeter() meter {
-	m := meter{start: time.Now(), cpu: cpuTime()}
+	m := meter{start: time.Now(), cpu: loadgen.CPUTime()}
 	m.total, m.totalOK = machineBusy()
 	return m
 }
@@ -228,7 +203,7 @@ func startMeter() meter {
 // stop returns the phase's length, the process's CPU time per certificate,
 // and the cores other processes used on average (-1 if unknown).
 func (m meter) stop(n int64) (elapsed time.Duration, cpu perCert, others float64) {
-	elapsed, used := time.Since(m.start), cpuTime()-m.cpu
+	elapsed, used := time.Since(m.start), loadgen.CPUTime()-m.cpu
 	if n > 0 {
 		cpu = perCert(used / time.Duration(n))
 	}
@@ -395,7 +370,7 @@ func enroll(ctx context.Context, client *http.Client, base string, body []byte) 
 	if err != nil {
 		return false
 	}
-	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Authorization", "Bearer "+loadgen.AdminKey)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {

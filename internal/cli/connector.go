@@ -41,7 +41,7 @@ type connectorFlags struct {
 func (f *connectorFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.name, "name", "", "connector name")
-	fs.StringVar(&f.typ, "type", "", "connector type: stepca")
+	fs.StringVar(&f.typ, "type", "", "connector type: stepca | acme | digicert | sectigo")
 	fs.StringVar(&f.status, "status", "", "active or disabled")
 	fs.StringArrayVar(&f.config, "config", nil, "configuration KEY=VALUE (repeatable), e.g. url=https://ca.internal:9000")
 	fs.StringArrayVar(&f.configFile, "config-file", nil, "configuration KEY=PATH read from a file (repeatable), e.g. root_pem=root.crt")

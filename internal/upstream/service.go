@@ -399,6 +399,10 @@ func (s *Service) build(rec *record, secrets map[string]string) (Issuer, error) 
 		return newStepCA(rec.Config, secrets, s.d.HTTPClient, s.d.Now)
 	case TypeACME:
 		return newACME(rec.Config, secrets, s.d.HTTPClient, s.http01)
+	case TypeDigiCert:
+		return newDigiCert(rec.Config, secrets, s.d.HTTPClient)
+	case TypeSectigo:
+		return newSectigo(rec.Config, secrets, s.d.HTTPClient)
 	default:
 		return nil, problem.Invalid("connector_type_unknown", "unknown connector type %q", rec.Type)
 	}

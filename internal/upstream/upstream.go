@@ -27,7 +27,7 @@ const (
 )
 
 // Types lists the connector types that can be created.
-var Types = []string{TypeStepCA, TypeACME}
+var Types = []string{TypeStepCA, TypeACME, TypeDigiCert, TypeSectigo}
 
 // Order is one certificate request sent upstream.
 type Order struct {

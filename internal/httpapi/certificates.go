@@ -238,7 +238,8 @@ func (a *API) renew(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, enrollOut(res, a.now()))
+	// 202 while the renewal waits (approval, an external CA), as for enrollment.
+	return writeJSON(w, enrollStatus(res), enrollOut(res, a.now()))
 }
 
 func (a *API) revoke(w http.ResponseWriter, r *http.Request) error {

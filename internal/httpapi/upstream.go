@@ -19,7 +19,20 @@ func (a *API) connectorRoutes() []route {
 		{method: "GET", pattern: "/api/v1/connectors/{id}", summary: "Get a connector with its health and usage", tag: "connectors", handler: a.getConnector},
 		{method: "PATCH", pattern: "/api/v1/connectors/{id}", summary: "Change a connector (name, status, config, secrets)", tag: "connectors", handler: a.updateConnector},
 		{method: "DELETE", pattern: "/api/v1/connectors/{id}", summary: "Delete a connector no profile uses", tag: "connectors", handler: a.deleteConnector},
+		{method: "GET", pattern: "/.well-known/acme-challenge/{token}", summary: "http-01 answers of ACME connectors without http01_listen (RFC 8555 section 8.3)",
+			tag: "connectors", public: true, handler: a.acmeHTTP01},
 	}
+}
+
+// acmeHTTP01 answers an ACME CA validating a connector's order by http-01.
+func (a *API) acmeHTTP01(w http.ResponseWriter, r *http.Request) error {
+	keyAuth, err := a.svc.Upstream.HTTP01Answer(r.Context(), r.PathValue("token"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, err = w.Write([]byte(keyAuth))
+	return err
 }
 
 func (a *API) listConnectors(w http.ResponseWriter, r *http.Request) error {

@@ -277,6 +277,9 @@ func (s *Service) advance(ctx context.Context, caller *auth.Principal, job issue
 	case upstream.IsRejected(err) || problem.KindOf(err) == problem.KindNotFound:
 		return s.failExternal(ctx, job, err.Error())
 	default:
+		if errors.Is(err, upstream.ErrOrderFailed) {
+			ord.Ref = "" // that order is dead: the next attempt places a new one
+		}
 		return s.retryLater(ctx, job, ord, err.Error())
 	}
 }

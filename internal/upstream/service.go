@@ -47,7 +47,8 @@ type Deps struct {
 // Service manages connectors and makes the calls issuance needs.
 type Service struct {
 	d      Deps
-	http01 *http01Pool
+	http01 *http01Pool    // ACME http-01 answers on configured listeners
+	stored *storedAnswers // ACME http-01 answers on Signet's own listener
 }
 
 // New returns the connector service.
@@ -61,7 +62,7 @@ func New(d Deps) *Service {
 	if d.HTTPClient == nil {
 		d.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Service{d: d, http01: newHTTP01Pool()}
+	return &Service{d: d, http01: newHTTP01Pool(), stored: &storedAnswers{st: d.Store, now: d.Now}}
 }
 
 // Input creates or changes a connector. On update, empty Type keeps the
@@ -398,7 +399,7 @@ func (s *Service) build(rec *record, secrets map[string]string) (Issuer, error) 
 	case TypeStepCA:
 		return newStepCA(rec.Config, secrets, s.d.HTTPClient, s.d.Now)
 	case TypeACME:
-		return newACME(rec.Config, secrets, s.d.HTTPClient, s.http01)
+		return newACME(rec.Config, secrets, s.d.HTTPClient, s.http01, s.stored)
 	case TypeDigiCert:
 		return newDigiCert(rec.Config, secrets, s.d.HTTPClient)
 	case TypeSectigo:

@@ -3,6 +3,8 @@ package test
 import (
 	"bytes"
 	"encoding/asn1"
+	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"os"
@@ -30,7 +32,13 @@ func newCMPEnv(t *testing.T) *cmpEnv {
 // whether the client succeeded.
 func (e *cmpEnv) cmp(t *testing.T, profile string, args ...string) (string, bool) {
 	t.Helper()
-	base := []string{"cmp", "-server", strings.TrimPrefix(e.URL, "http://"), "-path", "cmp/" + profile,
+	return e.cmpAt(t, "cmp/"+profile, args...)
+}
+
+// cmpAt runs openssl cmp against a server path.
+func (e *cmpEnv) cmpAt(t *testing.T, path string, args ...string) (string, bool) {
+	t.Helper()
+	base := []string{"cmp", "-server", strings.TrimPrefix(e.URL, "http://"), "-path", path,
 		"-msg_timeout", "20", "-total_timeout", "60", "-keep_alive", "0"}
 	out, err := testutil.OpensslErr(e.dir, append(base, args...)...)
 	t.Logf("openssl cmp %s -> %v\n%s", strings.Join(args, " "), err, out)
@@ -286,6 +294,17 @@ func TestCMPRefusesBadRequests(t *testing.T) {
 		t.Fatalf("a key outside the template:\n%s", out)
 	}
 
+	// p10cr with a PKCS#10 whose signature (its proof of possession) was
+	// tampered with: badPOP, and the secret stays usable.
+	_, csrPEM := e.csr(t, "badpop", "/CN=badpop.example.com", "DNS:badpop.example.com", ecKey...)
+	block, _ := pem.Decode([]byte(csrPEM))
+	block.Bytes[len(block.Bytes)-1] ^= 0x01
+	badCSR := testutil.WriteFile(t, e.dir, "badpop.csr", pem.EncodeToMemory(block))
+	out, ok = e.cmp(t, "tls-server", "-cmd", "p10cr", "-ref", ref, "-secret", "pass:"+secret, "-csr", badCSR, "-certout", "badpop.pem")
+	if ok || !strings.Contains(out, "badPOP") {
+		t.Fatalf("a p10cr with a tampered CSR signature:\n%s", out)
+	}
+
 	// A request made against no server, then tampered with and sent.
 	good := e.requestBytes(t, "-cmd", "ir", "-ref", ref, "-secret", "pass:"+secret, "-newkey", e.key(t, "t"),
 		"-subject", "/CN=t.example.com", "-certout", "t.pem")
@@ -317,6 +336,14 @@ func TestCMPRefusesBadRequests(t *testing.T) {
 	}
 	if n := e.certCount(t); n != before {
 		t.Fatalf("refused requests issued certificates: %d, was %d", n, before)
+	}
+
+	// The wrong secret and the tampered protection are audited as failed
+	// authentications, without the secret.
+	events := e.Must(t, 200, "GET", "/api/v1/audit-events?action=auth.failed&limit=100", admin, nil)
+	if strings.Count(string(events.Body), "cmp_bad_message_check") < 2 || !strings.Contains(string(events.Body), "/cmp/tls-server") ||
+		strings.Contains(string(events.Body), secret) {
+		t.Fatalf("CMP refusals in the audit log: %s", events.Body)
 	}
 
 	// The untampered request still works: the refusals above consumed nothing.
@@ -509,5 +536,103 @@ func TestCMPMutatedMessagesAreRefused(t *testing.T) {
 	}
 	if n := e.certCount(t); n != before {
 		t.Fatalf("mutated messages issued %d certificates", n-before)
+	}
+}
+
+// TestCMPWellKnownPaths: RFC 9483 section 6.1's /.well-known/cmp paths
+// reach the same server as /cmp/{profile}, with openssl cmp: no label is
+// the default profile, p/{profile} names one, an operation segment may
+// follow; an unregistered segment is a CMP error with HTTP 404.
+func TestCMPWellKnownPaths(t *testing.T) {
+	e := newCMPEnv(t)
+	out, ok := e.cmpAt(t, ".well-known/cmp", "-cmd", "genm", "-unprotected_requests", "-ref", "anonymous", "-trusted", e.root)
+	if !ok {
+		t.Fatalf("genm at /.well-known/cmp:\n%s", out)
+	}
+	ref, secret := e.secret(t, "tls-client")
+	k1 := e.key(t, "wk1")
+	out, ok = e.cmpAt(t, ".well-known/cmp/p/tls-client/initialization", "-cmd", "ir", "-ref", ref, "-secret", "pass:"+secret,
+		"-newkey", k1, "-subject", "/CN=wk1", "-certout", "wk1.pem")
+	if !ok {
+		t.Fatalf("ir at /.well-known/cmp/p/tls-client/initialization:\n%s", out)
+	}
+	c := e.Must(t, 200, "GET", "/api/v1/certificates/"+serialOfFile(t, filepath.Join(e.dir, "wk1.pem")), admin, nil).Map(t)
+	prof := e.Must(t, 200, "GET", "/api/v1/profiles/tls-client", admin, nil).Map(t)
+	if c["profile_id"] != prof["id"] || c["enrollment_method"] != "cmp" || c["owner"] != ref {
+		t.Fatalf("certificate from the well-known path: %v", c)
+	}
+	out, ok = e.cmpAt(t, ".well-known/cmp/p/tls-client/keyupdate", "-cmd", "kur", "-cert", "wk1.pem", "-key", k1,
+		"-newkey", e.key(t, "wk2"), "-certout", "wk2.pem", "-trusted", e.root)
+	if !ok {
+		t.Fatalf("kur at /.well-known/cmp/p/tls-client/keyupdate:\n%s", out)
+	}
+	// The default profile (tls-server) with an operation segment and no label.
+	ref2, secret2 := e.secret(t, "tls-server")
+	out, ok = e.cmpAt(t, ".well-known/cmp/initialization", "-cmd", "ir", "-ref", ref2, "-secret", "pass:"+secret2,
+		"-newkey", e.key(t, "wk3"), "-subject", "/CN=wk3.example.com", "-sans", "wk3.example.com", "-certout", "wk3.pem")
+	if !ok {
+		t.Fatalf("ir at /.well-known/cmp/initialization:\n%s", out)
+	}
+	if cert := parseCertFile(t, filepath.Join(e.dir, "wk3.pem")); len(cert.DNSNames) != 1 || cert.DNSNames[0] != "wk3.example.com" {
+		t.Fatalf("default-profile certificate names %v", cert.DNSNames)
+	}
+	ref3, secret3 := e.secret(t, "tls-server")
+	req := e.requestBytes(t, "-cmd", "ir", "-ref", ref3, "-secret", "pass:"+secret3, "-newkey", e.key(t, "wk4"),
+		"-subject", "/CN=wk4.example.com", "-certout", "wk4.pem")
+	for _, path := range []string{"/.well-known/cmp/bogus", "/.well-known/cmp/p/tls-server/bogus", "/.well-known/cmp/p/nope/initialization",
+		"/.well-known/cmp/p/tls-server/initialization/extra"} {
+		resp, err := http.Post(e.URL+path, "application/pkixcmp", bytes.NewReader(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var msg struct {
+			Header, Body asn1.RawValue
+			Rest         []asn1.RawValue `asn1:"optional"`
+		}
+		if _, err := asn1.Unmarshal(body, &msg); err != nil || resp.StatusCode != 404 || msg.Body.Tag != 23 {
+			t.Fatalf("%s: status %d, body tag %d (%v), want a CMP error with 404", path, resp.StatusCode, msg.Body.Tag, err)
+		}
+	}
+}
+
+// TestCMPSecretCLI: `signet cmp-secret create|list|get|delete` against a
+// real server; the printed reference and secret enroll once with openssl cmp.
+func TestCMPSecretCLI(t *testing.T) {
+	e := newCMPEnv(t)
+	conn := []string{"--server", e.URL, "--api-key", admin}
+	out, errOut, err := runCLI(append([]string{"cmp-secret", "create", "--profile", "tls-server", "--name", "router-9", "-o", "json"}, conn...)...)
+	if err != nil || !strings.Contains(errOut, "shown only now") {
+		t.Fatalf("create: %v\n%s\n%s", err, out, errOut)
+	}
+	var created struct{ Reference, Secret string }
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Reference == "" || created.Secret == "" {
+		t.Fatalf("create output: %v\n%s", err, out)
+	}
+	// Table output: the secret alone on stdout, for scripts.
+	out, _, err = runCLI(append([]string{"cmp-secret", "create", "--profile", "tls-server"}, conn...)...)
+	if err != nil || strings.Count(strings.TrimSpace(out), "\n") != 0 || len(strings.TrimSpace(out)) < 20 {
+		t.Fatalf("create (table): %v\n%q", err, out)
+	}
+	if out, ok := e.cmp(t, "tls-server", "-cmd", "ir", "-ref", created.Reference, "-secret", "pass:"+created.Secret, "-newkey", e.key(t, "cli"),
+		"-subject", "/CN=cli.example.com", "-certout", "cli.pem"); !ok {
+		t.Fatalf("ir with the CLI's secret:\n%s", out)
+	}
+	out, _, err = runCLI(append([]string{"cmp-secret", "list", "-o", "json"}, conn...)...)
+	if err != nil || !strings.Contains(out, created.Reference) || !strings.Contains(out, `"used"`) || strings.Contains(out, created.Secret) {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(append([]string{"cmp-secret", "get", created.Reference}, conn...)...); err != nil || !strings.Contains(out, "router-9") {
+		t.Fatalf("get: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(append([]string{"cmp-secret", "delete", created.Reference}, conn...)...); err != nil || !strings.Contains(out, "deleted") {
+		t.Fatalf("delete: %v\n%s", err, out)
+	}
+	if _, _, err = runCLI(append([]string{"cmp-secret", "get", created.Reference}, conn...)...); err == nil {
+		t.Fatal("a deleted secret is still shown")
+	}
+	if _, _, err = runCLI(append([]string{"cmp-secret", "create"}, conn...)...); err == nil {
+		t.Fatal("create without --profile should fail")
 	}
 }

@@ -329,7 +329,7 @@ func TestESTEnrollmentSecrets(t *testing.T) {
 	before = e.certCount(t)
 	csr = e.csrB64(t, "dev5", "/CN=dev5")
 	code := e.curl(t, "replay.b64", base+"/simpleenroll", "-u", "device:"+secret, "-H", pkcs10, "--data-binary", "@"+csr)
-	if code != 401 || e.certCount(t) != before {
+	if code != 401 || e.certCount(t) != before || !strings.HasPrefix(e.read(t, "replay.b64"), "invalid_enrollment_secret: ") {
 		t.Fatalf("replayed secret: %d %s", code, e.read(t, "replay.b64"))
 	}
 
@@ -385,6 +385,20 @@ func TestESTRefusals(t *testing.T) {
 	csr := e.csrB64(t, "r", "/CN=r1")
 	testutil.WriteFile(t, e.dir, "garbage.b64", []byte("this is not base64 DER!"))
 	testutil.WriteFile(t, e.dir, "notcsr.b64", []byte(base64.StdEncoding.EncodeToString([]byte("\x30\x03\x02\x01\x01"))))
+	// A CSR whose signature was tampered with (last byte of the signature).
+	der, err := os.ReadFile(filepath.Join(e.dir, "r.csr.der"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	der[len(der)-1] ^= 0x01
+	testutil.WriteFile(t, e.dir, "tampered.b64", []byte(base64.StdEncoding.EncodeToString(der)))
+	// A one-time secret with one character changed.
+	secret := e.Must(t, 201, "POST", "/api/v1/enrollment-secrets", admin, map[string]any{"profile": "tls-client"}).Map(t)["secret"].(string)
+	last := "a"
+	if strings.HasSuffix(secret, "a") {
+		last = "b"
+	}
+	wrong := secret[:len(secret)-1] + last
 	before := e.certCount(t)
 	for _, tc := range []struct {
 		name, path string
@@ -397,8 +411,10 @@ func TestESTRefusals(t *testing.T) {
 		{"wrong content type", base + "/simpleenroll", []string{"-u", "admin:" + admin, "-H", "Content-Type: text/plain", "--data-binary", "@" + csr}, 415},
 		{"not base64", base + "/simpleenroll", []string{"-u", "admin:" + admin, "-H", pkcs10, "--data-binary", "@garbage.b64"}, 400},
 		{"not a CSR", base + "/simpleenroll", []string{"-u", "admin:" + admin, "-H", pkcs10, "--data-binary", "@notcsr.b64"}, 400},
+		{"tampered CSR signature", base + "/simpleenroll", []string{"-u", "admin:" + admin, "-H", pkcs10, "--data-binary", "@tampered.b64"}, 400},
+		{"wrong one-time secret", base + "/simpleenroll", []string{"-u", "device:" + wrong, "-H", pkcs10, "--data-binary", "@" + csr}, 401},
 		{"unknown profile", "/.well-known/est/nope/simpleenroll", []string{"-u", "admin:" + admin, "-H", pkcs10, "--data-binary", "@" + csr}, 404},
-		{"unknown operation", base + "/fullcmc", []string{"-u", "admin:" + admin, "-H", pkcs10, "--data-binary", "@" + csr}, 404},
+		{"unsupported operation (fullcmc)", base + "/fullcmc", []string{"-u", "admin:" + admin, "-H", pkcs10, "--data-binary", "@" + csr}, 404},
 		{"GET on simpleenroll", base + "/simpleenroll", nil, 405},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -470,6 +486,15 @@ func TestESTManualApproval(t *testing.T) {
 	serial := e.serialOf(t, e.certsOf(t, "m.b64"))
 	if c := e.Must(t, 200, "GET", "/api/v1/certificates/"+serial, admin, nil).Map(t); c["owner"] != m["id"] {
 		t.Fatalf("approved certificate: %v", c)
+	}
+	// serverkeygen cannot wait for approval (the key would have to be kept): 400, nothing pending.
+	csr = e.csrB64(t, "mk", "/CN=manual-keygen")
+	if code := e.curl(t, "mk.out", "/.well-known/est/est-manual/serverkeygen", "-u", "admin:"+admin, "-H", pkcs10,
+		"--data-binary", "@"+csr); code != 400 || !strings.Contains(e.read(t, "mk.out"), "auto-approved") {
+		t.Fatalf("serverkeygen on a manual profile: %d %s", code, e.read(t, "mk.out"))
+	}
+	if reqs := e.Must(t, 200, "GET", "/api/v1/requests?status=pending", admin, nil).Map(t)["items"].([]any); len(reqs) != 0 {
+		t.Fatalf("serverkeygen left a pending request: %v", reqs)
 	}
 }
 
@@ -548,4 +573,51 @@ func TestESTTLSUniqueBinding(t *testing.T) {
 		t.Fatalf("TLS 1.3 (no tls-unique): %d", code)
 	}
 	e.Must(t, 400, "POST", "/api/v1/enrollment-secrets", admin, map[string]any{"profile": "tls-client", "bind_tls_unique": true})
+}
+
+// TestESTClientCertificateOfAPrincipal: simpleenroll authenticated by a
+// TLS client certificate Signet issued to a service account enrolls as
+// that account (the new certificate is the account's); a certificate owned
+// by a team (no principal) or revoked authenticates nobody.
+func TestESTClientCertificateOfAPrincipal(t *testing.T) {
+	e := newESTEnv(t)
+	const path = "/.well-known/est/tls-client/simpleenroll"
+	sa := e.Must(t, 201, "POST", "/api/v1/service-accounts", admin, map[string]any{"name": "gateway-fleet", "roles": []string{"requester"}}).Map(t)
+	team := e.Must(t, 201, "POST", "/api/v1/teams", admin, map[string]any{"name": "plant-ops"}).Map(t)["id"].(string)
+	issue := func(name, owner string) (certFile, keyFile, serial string) {
+		m := e.Must(t, 201, "POST", "/api/v1/certificates", admin, map[string]any{"profile": "tls-client",
+			"keygen": map[string]any{"algorithm": "ecdsa", "bits": 256}, "subject": map[string]any{"common_name": name},
+			"owner": owner}).Map(t)
+		certFile = testutil.WriteFile(t, e.dir, name+".crt", []byte(str(m, "certificate", "certificate_pem")))
+		keyFile = testutil.WriteFile(t, e.dir, name+".key", []byte(m["private_key_pem"].(string)))
+		return certFile, keyFile, str(m, "certificate", "serial")
+	}
+	saCert, saKey, saSerial := issue("gateway-fleet", sa["id"].(string))
+	csr := e.csrB64(t, "gw1", "/CN=gw1")
+	if code := e.curl(t, "gw1.b64", path, "--cert", saCert, "--key", saKey, "-H", pkcs10, "--data-binary", "@"+csr); code != 200 {
+		t.Fatalf("simpleenroll with the service account's certificate: %d %s", code, e.read(t, "gw1.b64"))
+	}
+	leaf := e.certsOf(t, "gw1.b64")
+	c := e.Must(t, 200, "GET", "/api/v1/certificates/"+e.serialOf(t, leaf), admin, nil).Map(t)
+	if c["owner"] != sa["id"] || c["enrollment_method"] != "est" || c["common_name"] != "gw1" {
+		t.Fatalf("certificate enrolled with a client certificate: %v", c)
+	}
+	before := e.certCount(t)
+	teamCert, teamKey, _ := issue("plant-ops", team)
+	csr = e.csrB64(t, "gw2", "/CN=gw2")
+	if code := e.curl(t, "gw2.b64", path, "--cert", teamCert, "--key", teamKey, "-H", pkcs10, "--data-binary", "@"+csr); code != 401 {
+		t.Fatalf("a team's certificate (no principal): %d %s", code, e.read(t, "gw2.b64"))
+	}
+	e.Must(t, 200, "POST", "/api/v1/certificates/"+saSerial+"/revoke", admin, map[string]any{"reason": "key_compromise"})
+	if code := e.curl(t, "gw3.b64", path, "--cert", saCert, "--key", saKey, "-H", pkcs10, "--data-binary", "@"+csr); code != 401 {
+		t.Fatalf("a revoked client certificate: %d %s", code, e.read(t, "gw3.b64"))
+	}
+	csr = e.csrB64(t, "gw4", "/CN=gateway-fleet")
+	if code := e.curl(t, "gw4.b64", "/.well-known/est/tls-client/simplereenroll", "--cert", saCert, "--key", saKey, "-H", pkcs10,
+		"--data-binary", "@"+csr); code != 401 {
+		t.Fatalf("re-enrollment of a revoked certificate: %d %s", code, e.read(t, "gw4.b64"))
+	}
+	if n := e.certCount(t); n != before+1 { // the team's certificate only
+		t.Fatalf("refused enrollments issued certificates: %d -> %d", before, n)
+	}
 }

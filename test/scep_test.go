@@ -408,6 +408,11 @@ func TestSCEPPendingPollAndFailures(t *testing.T) {
 	if r := c.send("20", "tx-manual-1", issuerAndSubject(t, issuing, "manual-dev.example.com"), false); r.status != "3" {
 		t.Fatalf("GetCertInitial before approval: %+v", r)
 	}
+	// The same PKCSReq resent (what scepclient does while PENDING) polls
+	// the transaction: still PENDING, and nothing more is pending.
+	if r := c.send("19", "tx-manual-1", csr, false); r.status != "3" {
+		t.Fatalf("resent PKCSReq before approval: %+v", r)
+	}
 	// Another key cannot poll this transaction.
 	other := newRawSCEP(t, e, "scep-manual", "intruder.example.com")
 	if r := other.send("20", "tx-manual-1", issuerAndSubject(t, issuing, "manual-dev.example.com"), false); r.status != "2" || r.failInfo != "1" {
@@ -425,6 +430,12 @@ func TestSCEPPendingPollAndFailures(t *testing.T) {
 	leaf := r.certs[0]
 	if err := leaf.CheckSignatureFrom(issuing); err != nil {
 		t.Fatalf("issued certificate: %v", err)
+	}
+	if r := c.send("19", "tx-manual-1", csr, false); r.status != "0" || len(r.certs) != 1 || r.certs[0].SerialNumber.Cmp(leaf.SerialNumber) != 0 {
+		t.Fatalf("resent PKCSReq after approval: %+v", r)
+	}
+	if inv := e.Must(t, 200, "GET", "/api/v1/certificates/"+leaf.SerialNumber.Text(16), admin, nil).Map(t); inv["owner"] != sec["id"] || inv["enrollment_method"] != "scep" {
+		t.Fatalf("approved SCEP certificate: %v", inv)
 	}
 
 	// GetCert by issuer and serial; GetCRL of the issuing CA.
@@ -489,6 +500,13 @@ func TestSCEPPendingPollAndFailures(t *testing.T) {
 	// The renewed certificate cannot renew again.
 	if again := holder.send("17", "tx-renew-again", d.csr("auto-dev.example.com", "", "auto-dev.example.com"), false); again.status != "2" || again.failInfo != "2" {
 		t.Fatalf("second renewal of one certificate: %+v", again)
+	}
+
+	// A revoked certificate renews nothing: failInfo badCertID.
+	e.Must(t, 200, "POST", "/api/v1/certificates/"+renewed.certs[0].SerialNumber.Text(16)+"/revoke", admin, map[string]any{"reason": "superseded"})
+	holder.self = renewed.certs[0]
+	if again := holder.send("17", "tx-renew-revoked", d.csr("auto-dev.example.com", "", "auto-dev.example.com"), false); again.status != "2" || again.failInfo != "4" {
+		t.Fatalf("renewal with a revoked certificate: %+v", again)
 	}
 
 	// HTTP-level refusals: unknown profile, unknown operation, garbage.

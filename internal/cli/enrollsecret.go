@@ -62,7 +62,7 @@ func newEnrollSecretCreateCmd(g *globals) *cobra.Command {
 		}}
 	f := cmd.Flags()
 	f.StringVar(&profile, "profile", "", "profile the secret enrolls with (required)")
-	f.StringVar(&protocol, "protocol", "", "est, scep or cmp (default: any of them)")
+	f.StringVar(&protocol, "protocol", "", "est or scep (default: either; CMP has its own secrets: signet cmp-secret)")
 	f.StringVar(&subject, "subject", "", "the only common name the CSR may carry (default: any)")
 	f.StringVar(&name, "name", "", "a note: which device it is for")
 	f.StringVar(&expiresIn, "expires-in", "", "lifetime, e.g. 24h or 7d (default 7d)")

@@ -143,8 +143,14 @@ func (s *Service) certRequest(ctx context.Context, x *exchange) (*response, erro
 	var csrPEM string
 	certReqID := int64(-1) // RFC 9480 section 2.11: p10cr's response uses -1
 	if x.req.bodyType == bodyP10CR {
-		if _, err := x509.ParseCertificateRequest(x.req.content); err != nil {
+		csr, err := x509.ParseCertificateRequest(x.req.content)
+		if err != nil {
 			return nil, fail(failBadDataFormat, "the PKCS#10 request does not parse: %v", err)
+		}
+		// The CSR's signature is p10cr's proof of possession (RFC 9483
+		// section 4.1.4).
+		if err := csr.CheckSignature(); err != nil {
+			return nil, fail(failBadPOP, "the PKCS#10 signature does not verify")
 		}
 		csrPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: x.req.content}))
 	} else {
@@ -313,7 +319,9 @@ func (s *Service) pollReq(ctx context.Context, x *exchange) (*response, error) {
 		if err := s.moveTransaction(ctx, t, txnConfirmed); err != nil {
 			return nil, err
 		}
-		return nil, fail(failNotAuthorized, "the request was %s: %s", req.Status, req.Reason)
+		ce := fail(failNotAuthorized, "the request was %s: %s", req.Status, req.Reason)
+		ce.decided = true
+		return nil, ce
 	}
 	content := mustMarshal([]pollRep{{CertReqID: t.CertReqID, CheckAfter: int64(s.cfg.CheckAfter / time.Second),
 		Reason: freeText("waiting for a manager's approval")}})

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/ca"
 	"github.com/signet-pki/signet/internal/certutil"
@@ -29,6 +30,9 @@ type cmpError struct {
 	fail   int
 	text   string
 	status int // HTTP status; 200 unless the request could not be read as CMP
+	// decided marks a notAuthorized that reports a manager's decision
+	// (a rejected request), not a refused credential: it is not audited.
+	decided bool
 }
 
 func (e *cmpError) Error() string { return e.text }
@@ -55,9 +59,10 @@ type exchange struct {
 	principal  *auth.Principal
 }
 
-// ServeHTTP answers POST /cmp/{profile}.
+// ServeHTTP answers POST /cmp/{profile} and the well-known paths of RFC
+// 9483 section 6.1 (/.well-known/cmp[/p/{profile}][/{operation}]).
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := strings.Trim(strings.TrimPrefix(r.URL.Path, "/cmp/"), "/")
+	name := s.profileName(r.URL.Path)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "CMP messages are POSTed", http.StatusMethodNotAllowed)
@@ -86,6 +91,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ce = &cmpError{fail: failSystemFailure, text: "internal error", status: http.StatusInternalServerError}
 		} else {
 			s.log.InfoContext(r.Context(), "CMP request refused", "profile", name, "body", bodyName(req.bodyType), "reason", ce.text)
+			s.audit(x, ce)
 		}
 		// An error to a request that failed authentication goes unprotected
 		// (RFC 9483 section 3.6.4): there is no secret the client would
@@ -99,6 +105,63 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.write(w, http.StatusOK, s.protect(x, resp))
+}
+
+// wellKnown is the path of RFC 9483 section 6.1 (registered by RFC 9811).
+const wellKnown = "/.well-known/cmp"
+
+// operationSegments are the path segments RFC 9483 section 6.1 registers
+// after /.well-known/cmp[/p/{label}]. The body type decides what a message
+// is; the segment only has to be one of these.
+var operationSegments = []string{"initialization", "certification", "keyupdate", "pkcs10", "revocation",
+	"getcacerts", "getrootupdate", "getcertreqtemplate", "getcrls", "nested"}
+
+// profileName maps a request path to the profile it names: /cmp/{profile},
+// or /.well-known/cmp[/p/{profile}][/{operation}], where no label means the
+// default profile. A path that names no profile gives "", which
+// resolveProfile refuses.
+func (s *Service) profileName(path string) string {
+	if name, ok := strings.CutPrefix(path, "/cmp/"); ok {
+		return strings.Trim(name, "/")
+	}
+	rest, ok := strings.CutPrefix(path, wellKnown)
+	if !ok || rest != "" && rest[0] != '/' {
+		return ""
+	}
+	segs := strings.Split(strings.Trim(rest, "/"), "/")
+	name := s.cfg.DefaultProfile
+	if len(segs) >= 2 && segs[0] == "p" {
+		name, segs = segs[1], segs[2:]
+	}
+	switch {
+	case len(segs) == 0 || len(segs) == 1 && segs[0] == "":
+		return name
+	case len(segs) == 1 && slices.Contains(operationSegments, segs[0]):
+		return name
+	}
+	return ""
+}
+
+// auditedFailures are the failures that refuse a credential or a use of
+// it: a wrong, unknown or used secret, a tampered or unprotected message,
+// an untrusted or revoked signer, a request outside the sender's rights.
+var auditedFailures = map[int]string{failBadMessageCheck: "cmp_bad_message_check", failNotAuthorized: "cmp_not_authorized",
+	failSignerNotTrusted: "cmp_signer_not_trusted", failCertRevoked: "cmp_cert_revoked"}
+
+// audit records a refused authentication (anonymous) or authorization
+// (naming the authenticated sender) in the audit log, without secrets.
+func (s *Service) audit(x *exchange, ce *cmpError) {
+	code, ok := auditedFailures[ce.fail]
+	if !ok || ce.decided || s.auditor == nil {
+		return
+	}
+	ref := audit.Refusal{SourceIP: sourceIP(x.r), Method: x.r.Method, Path: x.r.URL.Path, Err: problem.Unauthorized(code, "%s", ce.text)}
+	if x.authenticated() {
+		ref.Principal, ref.Err = x.principal, problem.Forbidden(code, "%s", ce.text)
+	}
+	if err := s.auditor.RecordRefusal(x.r.Context(), ref); err != nil {
+		s.log.WarnContext(x.r.Context(), "could not audit a refused CMP request", "err", err)
+	}
 }
 
 func (x *exchange) authenticated() bool { return x.secret != nil || x.cert != nil }
@@ -154,7 +217,8 @@ func (s *Service) handle(ctx context.Context, x *exchange, name string) (*respon
 
 func (s *Service) resolveProfile(ctx context.Context, x *exchange, name string) error {
 	if name == "" || strings.Contains(name, "/") {
-		return &cmpError{fail: failBadRequest, text: "the path is /cmp/{profile}", status: http.StatusNotFound}
+		return &cmpError{fail: failBadRequest, text: "the path is /cmp/{profile} or /.well-known/cmp[/p/{profile}][/{operation}]",
+			status: http.StatusNotFound}
 	}
 	prof, err := s.profiles.Resolve(ctx, name)
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/ca"
 	"github.com/signet-pki/signet/internal/issuance"
@@ -84,6 +85,12 @@ type Sealer interface {
 	Open(sealed []byte, keyID string) (crypto.Signer, error)
 }
 
+// Auditor records refused requests (audit.Service): a failed
+// authentication or authorization is an audit event (decision 10).
+type Auditor interface {
+	RecordRefusal(ctx context.Context, r audit.Refusal) error
+}
+
 // Deps are the service's collaborators.
 type Deps struct {
 	Store    Store
@@ -92,6 +99,7 @@ type Deps struct {
 	CAs      CAs
 	Orgs     Orgs
 	Sealer   Sealer
+	Audit    Auditor // nil: refusals are only logged
 }
 
 // Config tunes the server. Zero values take the defaults.
@@ -103,8 +111,10 @@ type Config struct {
 	// its certConf and pollReq messages (default 7 days: a manual approval
 	// may take that long).
 	TransactionLifetime time.Duration
-	Now                 func() time.Time
-	Logger              *slog.Logger
+	// DefaultProfile answers /.well-known/cmp without a profile label.
+	DefaultProfile string
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 // Service is the CMP server: an http.Handler for /cmp/, and the shared
@@ -116,6 +126,7 @@ type Service struct {
 	cas      CAs
 	orgs     Orgs
 	sealer   Sealer
+	auditor  Auditor
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
@@ -154,7 +165,7 @@ func New(d Deps, cfg Config) *Service {
 		cfg.TransactionLifetime = 7 * 24 * time.Hour
 	}
 	return &Service{store: d.Store, issuance: d.Issuance, profiles: d.Profiles, cas: d.CAs, orgs: d.Orgs,
-		sealer: d.Sealer, cfg: cfg, log: cfg.Logger, now: cfg.Now}
+		sealer: d.Sealer, auditor: d.Audit, cfg: cfg, log: cfg.Logger, now: cfg.Now}
 }
 
 func decode(o *store.ProtocolObject, v any) error {

@@ -40,8 +40,10 @@ const (
 	statusUsed   = "used"
 )
 
-// Protocols a secret may be restricted to.
-var protocols = []string{"est", "scep", "cmp"}
+// Protocols a secret may be restricted to. CMP is not one: its MAC
+// protection needs the shared secret itself, which these hashed secrets
+// cannot give back; CMP has its own (sealed) secrets, /api/v1/cmp/secrets.
+var protocols = []string{"est", "scep"}
 
 // Store is the persistence the service needs.
 type Store interface {
@@ -87,7 +89,7 @@ const maxLifetime = 366 * 24 * time.Hour
 // profile's.
 type Input struct {
 	Profile  string `json:"profile"`
-	Protocol string `json:"protocol,omitempty"` // est | scep | cmp; "" = any of them
+	Protocol string `json:"protocol,omitempty"` // est | scep; "" = either
 	// Subject, when set, is the only common name a CSR enrolled with the
 	// secret may carry.
 	Subject string `json:"subject,omitempty"`
@@ -211,6 +213,10 @@ func (s *Service) Create(ctx context.Context, in Input) (*Secret, error) {
 	}
 	if in.Profile == "" {
 		return nil, problem.Invalid("profile_required", "an enrollment secret is for one profile: name it")
+	}
+	if in.Protocol == "cmp" {
+		return nil, problem.Invalid("protocol_invalid",
+			"CMP protects messages with a MAC under the shared secret itself: create CMP secrets at /api/v1/cmp/secrets (signet cmp-secret create)")
 	}
 	if in.Protocol != "" && !slices.Contains(protocols, in.Protocol) {
 		return nil, problem.Invalid("protocol_invalid", "protocol must be one of %v (or empty for any)", protocols)

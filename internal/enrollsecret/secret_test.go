@@ -182,7 +182,8 @@ func TestAdministrationNeedsAManager(t *testing.T) {
 	wantKind(t, "requester lists", err, problem.KindForbidden)
 	_, err = f.svc.Create(context.Background(), enrollsecret.Input{Profile: "tls-server"})
 	wantKind(t, "anonymous creates", err, problem.KindUnauthorized)
-	for _, in := range []enrollsecret.Input{{}, {Profile: "tls-server", Protocol: "ftp"}, {Profile: "tls-server", ExpiresIn: 5}} {
+	for _, in := range []enrollsecret.Input{{}, {Profile: "tls-server", Protocol: "ftp"},
+		{Profile: "tls-server", Protocol: "cmp"}, {Profile: "tls-server", ExpiresIn: 5}} {
 		_, err := f.svc.Create(f.admin, in)
 		wantKind(t, "invalid input", err, problem.KindInvalid)
 	}

@@ -17,7 +17,7 @@ import (
 // Use is what a protocol presents a secret for.
 type Use struct {
 	ProfileID  string
-	Protocol   string // est | scep | cmp
+	Protocol   string // est | scep
 	CommonName string // the CSR's common name, checked against a bound subject
 	For        string // what it enrolls (a transaction id), recorded on the secret
 	// TLSUnique is the base64 tls-unique of the request's TLS connection

@@ -41,7 +41,12 @@ func statusOf(err error) (int, string) {
 	if pe == nil {
 		return http.StatusInternalServerError, "internal error"
 	}
+	// The plain-text reason starts with the problem's stable code, so that
+	// scripts and support can match on it as on the API's problem documents.
 	msg := pe.Message
+	if pe.Code != "" {
+		msg = pe.Code + ": " + msg
+	}
 	for _, v := range pe.Violations {
 		msg += "; " + v.Field + ": " + v.Message
 	}

@@ -66,20 +66,21 @@ func TestCSRAttributesFollowTheTemplate(t *testing.T) {
 
 func TestStatusOfMapsEveryClientError(t *testing.T) {
 	for _, tc := range []struct {
-		err  error
-		want int
+		err     error
+		want    int
+		wantMsg string
 	}{
-		{problem.Invalid("x", "bad"), 400},
-		{problem.Violations("policy_violation", "bad", []problem.Violation{{Field: "san", Message: "no"}}), 400},
-		{problem.Unauthorized("x", "who"), 401},
-		{problem.Forbidden("x", "no"), 403},
-		{problem.NotFound("x", "none"), 404},
-		{problem.Conflict("x", "state"), 409},
-		{&estError{status: 415, msg: "type"}, 415},
-		{errors.New("disk on fire"), 500},
+		{problem.Invalid("x", "bad"), 400, "x: bad"},
+		{problem.Violations("policy_violation", "bad", []problem.Violation{{Field: "san", Message: "no"}}), 400, "policy_violation: bad; san: no"},
+		{problem.Unauthorized("x", "who"), 401, "x: who"},
+		{problem.Forbidden("x", "no"), 403, "x: no"},
+		{problem.NotFound("x", "none"), 404, "x: none"},
+		{problem.Conflict("x", "state"), 409, "x: state"},
+		{&estError{status: 415, msg: "type"}, 415, "type"},
+		{errors.New("disk on fire"), 500, "internal error"},
 	} {
-		if got, _ := statusOf(tc.err); got != tc.want {
-			t.Errorf("statusOf(%v) = %d, want %d", tc.err, got, tc.want)
+		if got, msg := statusOf(tc.err); got != tc.want || msg != tc.wantMsg {
+			t.Errorf("statusOf(%v) = %d %q, want %d %q", tc.err, got, msg, tc.want, tc.wantMsg)
 		}
 	}
 }

@@ -15,6 +15,10 @@ func (a *API) cmpRoutes() []route {
 	serve := func(w http.ResponseWriter, r *http.Request) error { a.svc.CMP.ServeHTTP(w, r); return nil }
 	return []route{
 		{method: "POST", pattern: "/cmp/{profile}", summary: "CMP (RFC 4210/9480, lightweight profile RFC 9483): ir, cr, kur, p10cr, certConf, pollReq, rr, genm", tag: "cmp", public: true, handler: serve},
+		// RFC 9483 section 6.1's well-known paths: no label is the default
+		// profile; an operation segment (initialization, keyupdate, ...) may follow.
+		{method: "POST", pattern: "/.well-known/cmp", summary: "CMP for the default profile (RFC 9483 section 6.1)", tag: "cmp", public: true, handler: serve},
+		{method: "POST", pattern: "/.well-known/cmp/{path...}", summary: "CMP at [p/{profile}/][{operation}] (RFC 9483 section 6.1)", tag: "cmp", public: true, handler: serve},
 		{method: "POST", pattern: "/api/v1/cmp/secrets", summary: "Create a one-time CMP shared secret for a profile (secret shown once)", tag: "cmp", handler: a.createCMPSecret},
 		{method: "GET", pattern: "/api/v1/cmp/secrets", summary: "List CMP shared secrets (?org=)", tag: "cmp", handler: a.listCMPSecrets},
 		{method: "GET", pattern: "/api/v1/cmp/secrets/{reference}", summary: "Get a CMP shared secret (never its value)", tag: "cmp", handler: a.getCMPSecret},

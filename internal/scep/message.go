@@ -159,9 +159,15 @@ func (rep *certRep) sign(req *request, ra *raPair) ([]byte, error) {
 	return out, nil
 }
 
-// printable marshals a string as PrintableString, as SCEP's attributes are.
+// printable marshals a string as PrintableString, as SCEP's attributes
+// are. A client-chosen transactionID outside PrintableString's alphabet
+// (some clients put '_' or '@' in it) is echoed as a UTF8String instead of
+// breaking the reply.
 func printable(s string) asn1.RawValue {
-	b, _ := asn1.MarshalWithParams(s, "printable") // SCEP values are digits and client-chosen PrintableStrings
+	b, err := asn1.MarshalWithParams(s, "printable")
+	if err != nil {
+		b, _ = asn1.MarshalWithParams(s, "utf8") // fails only for invalid UTF-8, which no client's PrintableString/UTF8String gives
+	}
 	return asn1.RawValue{FullBytes: b}
 }
 

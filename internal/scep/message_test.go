@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"math/big"
 	"testing"
 	"time"
@@ -81,4 +82,23 @@ func FuzzParseRequest(f *testing.F) {
 		_, _ = parseIssuerAndSerial(b)
 		_, _ = parseIssuerAndSubject(b)
 	})
+}
+
+// TestAttributesEchoAnyTransactionID: a transactionID outside
+// PrintableString's alphabet is echoed as a UTF8String with the same text.
+func TestAttributesEchoAnyTransactionID(t *testing.T) {
+	for _, tc := range []struct{ id, tag string }{{"0123abcdEF+/=", "printable"}, {"tx_1@device", "utf8"}} {
+		raw := printable(tc.id)
+		var got string
+		if rest, err := asn1.Unmarshal(raw.FullBytes, &got); err != nil || len(rest) != 0 || got != tc.id {
+			t.Fatalf("%q: %v %q", tc.id, err, got)
+		}
+		wantTag := asn1.TagPrintableString
+		if tc.tag == "utf8" {
+			wantTag = asn1.TagUTF8String
+		}
+		if int(raw.FullBytes[0]) != wantTag {
+			t.Fatalf("%q encoded with tag %d, want %d", tc.id, raw.FullBytes[0], wantTag)
+		}
+	}
 }

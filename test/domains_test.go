@@ -2,10 +2,15 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/signet-pki/signet/internal/config"
 	"github.com/signet-pki/signet/internal/testutil"
@@ -13,13 +18,22 @@ import (
 
 // TestDomainsNativeAPIAndCLI registers a domain as a requester (it waits
 // for approval), approves it as the admin, validates it by DNS TXT through
-// `signet domain` commands against a local DNS server, and checks that a
-// template requiring validated domains then issues under it over the native
-// API and refuses other names with a field-level problem.
+// `signet domain` commands against a local DNS server, delegates it to a
+// team (approved by a manager), validates other domains by CNAME and by
+// email (the code through a local SMTP sink), suspends, activates, lists
+// and deletes, and checks that a template requiring validated domains then
+// issues under it over the native API and refuses other names with a
+// field-level problem.
 func TestDomainsNativeAPIAndCLI(t *testing.T) {
 	zone := t.TempDir()
 	resolver := sectigoZoneDNS(t, zone)
-	s := testutil.StartServerWith(t, func(c *config.Config) { c.DCV.Resolver = resolver })
+	maildir := t.TempDir()
+	smtpHost, smtpPort, _ := net.SplitHostPort(sectigoMailSink(t, maildir))
+	s := testutil.StartServerWith(t, func(c *config.Config) {
+		c.DCV.Resolver = resolver
+		c.SMTP.Host, c.SMTP.From = smtpHost, "signet@example.com"
+		c.SMTP.Port, _ = strconv.Atoi(smtpPort)
+	})
 	e := &env{Server: s, dir: t.TempDir(), principals: map[string]string{}}
 
 	svc := e.Must(t, 201, "POST", "/api/v1/service-accounts", admin, map[string]any{"org": "default", "name": "domain-requester", "roles": []string{"requester"}}).Map(t)
@@ -70,6 +84,85 @@ func TestDomainsNativeAPIAndCLI(t *testing.T) {
 	}
 	if strings.Contains(string(e.Must(t, 200, "GET", "/api/v1/domains/"+id, admin, nil).Body), "code_hash") {
 		t.Fatal("the API shows an email code hash")
+	}
+
+	// Delegation to a team: a requester's awaits a manager's approval.
+	team := e.Must(t, 201, "POST", "/api/v1/teams", admin, map[string]any{"name": "web-ops"}).Map(t)["id"].(string)
+	d = cli(reqKey, "delegate", id, "--team", team)
+	if dels, _ := d["delegations"].([]any); len(dels) != 1 || dels[0].(map[string]any)["status"] != "requested" {
+		t.Fatalf("requester's delegation: %v", d)
+	}
+	d = cli(testutil.AdminKey, "delegate", id, "--team", team, "--approve")
+	if dels, _ := d["delegations"].([]any); len(dels) != 1 || dels[0].(map[string]any)["status"] != "active" {
+		t.Fatalf("approved delegation: %v", d)
+	}
+
+	// CNAME validation of a second domain: start prints the record, submit checks it.
+	d = cli(testutil.AdminKey, "register", "cname.test")
+	cid := d["id"].(string)
+	if d["status"] != "approved" {
+		t.Fatalf("admin's registration: %v", d)
+	}
+	d = cli(testutil.AdminKey, "start", cid, "--method", "cname")
+	ch, _ = d["challenge"].(map[string]any)
+	host, _ = ch["host"].(string)
+	point, _ = ch["point"].(string)
+	if !strings.HasSuffix(host, ".cname.test.") || !strings.HasSuffix(point, ".dcv.signet.") {
+		t.Fatalf("cname challenge: %v", d)
+	}
+	if d = cli(testutil.AdminKey, "submit", cid, "--method", "cname"); d["validation_status"] != "not_validated" {
+		t.Fatalf("submit before publishing the CNAME: %v", d)
+	}
+	if err := os.WriteFile(filepath.Join(zone, strings.TrimSuffix(host, ".")+".CNAME"), []byte(point), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if d = cli(testutil.AdminKey, "submit", cid, "--method", "cname"); d["validation_status"] != "validated" {
+		t.Fatalf("submit after publishing the CNAME: %v", d)
+	}
+	if d = cli(testutil.AdminKey, "suspend", cid); d["state"] != "suspended" {
+		t.Fatalf("suspend: %v", d)
+	}
+	if d = cli(testutil.AdminKey, "activate", cid); d["state"] != "active" {
+		t.Fatalf("activate: %v", d)
+	}
+	// Email validation: start lists the addresses, submit mails a code, confirm takes it.
+	mid := cli(testutil.AdminKey, "register", "mail.test")["id"].(string)
+	d = cli(testutil.AdminKey, "start", mid, "--method", "email")
+	if ch, _ = d["challenge"].(map[string]any); !strings.Contains(fmt.Sprint(ch["emails"]), "postmaster@mail.test") {
+		t.Fatalf("email challenge: %v", d)
+	}
+	if d = cli(testutil.AdminKey, "submit", mid, "--method", "email", "--email", "postmaster@mail.test"); d["validation_status"] != "not_validated" {
+		t.Fatalf("email submit: %v", d)
+	}
+	code := ""
+	for deadline := time.Now().Add(5 * time.Second); code == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		files, _ := filepath.Glob(filepath.Join(maildir, "*"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			if m := regexp.MustCompile(`(?m)^\s+([0-9a-f]{32})\r?$`).FindSubmatch(b); m != nil && strings.Contains(string(b), "To: postmaster@mail.test") {
+				code = string(m[1])
+			}
+		}
+	}
+	if code == "" {
+		t.Fatal("no validation mail reached the SMTP sink")
+	}
+	if d = cli(reqKey, "confirm", code); d["validation_status"] != "validated" || d["domain"] != "mail.test" {
+		t.Fatalf("confirm: %v", d)
+	}
+	if _, _, err := runCLI("--server", s.URL, "--api-key", reqKey, "domain", "confirm", code); err == nil {
+		t.Fatal("a confirmation code worked twice")
+	}
+
+	out, _, err := runCLI("--server", s.URL, "--api-key", testutil.AdminKey, "-o", "json", "domain", "list")
+	if err != nil || !strings.Contains(out, "cname.test") || !strings.Contains(out, "example.test") {
+		t.Fatalf("domain list: %v %s", err, out)
+	}
+	if _, _, err := runCLI("--server", s.URL, "--api-key", testutil.AdminKey, "domain", "delete", cid); err != nil {
+		t.Fatalf("domain delete: %v", err)
+	}
+	if r := e.Do(t, "GET", "/api/v1/domains/"+cid, admin, nil); r.Status != 404 {
+		t.Fatalf("deleted domain: %d %s", r.Status, r.Body)
 	}
 
 	// A template that requires validated domains.

@@ -217,6 +217,23 @@ func TestInfisicalPKI(t *testing.T) {
 		if d := leaf.NotAfter.Sub(leaf.NotBefore); d < 89*24*time.Hour || d > 91*24*time.Hour {
 			t.Fatalf("ttl 7776000s gave %v", d)
 		}
+		// The issuer's own split reads CERTIFICATE blocks while bytes
+		// remain after one and takes the last as the root: a trailing
+		// blank line or any other text would make it fail.
+		rest, blocks := []byte(m["certificateChain"].(string)), 0
+		for {
+			b, r := pem.Decode(rest)
+			if b == nil || b.Type != "CERTIFICATE" {
+				t.Fatalf("the issuer's split fails after %d blocks at %q", blocks, rest)
+			}
+			if blocks++; len(r) == 0 {
+				break
+			}
+			rest = r
+		}
+		if blocks != 2 {
+			t.Fatalf("the issuer's split found %d blocks", blocks)
+		}
 	})
 
 	// Issue without a CSR: the key comes back once; renew by id re-keys.

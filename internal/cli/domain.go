@@ -32,8 +32,8 @@ func newDomainCmd(g *globals) *cobra.Command {
 		postCmd(g, "activate ID", "Activate a suspended domain", domainsPath, "activate", domainView),
 		postCmd(g, "check ID", "Check a submitted validation again", domainsPath, "validation/check", domainView),
 		newDomainDelegateCmd(g),
-		newDomainValidateCmd(g, "start", "Start validation and print what to publish", "validation"),
-		newDomainValidateCmd(g, "submit", "Submit the validation (checked at once; email: the code is mailed)", "validation/submit"),
+		newDomainValidateCmd(g, "start", "Start validation and print what to publish", "validation", false),
+		newDomainValidateCmd(g, "submit", "Submit the validation (checked at once; email: the code is mailed)", "validation/submit", true),
 		apiCmd(g, apiSpec{use: "confirm CODE", short: "Confirm an email validation with the mailed code", args: cobra.ExactArgs(1),
 			view: view{detail: []column{{"DOMAIN", "domain"}, {"VALIDATION", "validation_status"}}},
 			build: func(_ *cobra.Command, a []string) (request, error) {
@@ -92,16 +92,23 @@ func newDomainDelegateCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func newDomainValidateCmd(g *globals, use, short, suffix string) *cobra.Command {
+// newDomainValidateCmd is start or submit; only submit takes --email (the
+// start endpoint refuses fields it does not know).
+func newDomainValidateCmd(g *globals, use, short, suffix string, withEmail bool) *cobra.Command {
 	var method, email string
 	cmd := apiCmd(g, apiSpec{use: use + " ID --method METHOD", short: short, args: cobra.ExactArgs(1), view: domainView,
 		build: func(_ *cobra.Command, a []string) (request, error) {
-			return request{method: http.MethodPost, path: domainsPath + "/" + esc(a[0]) + "/" + suffix,
-				body: map[string]any{"method": method, "email": email}}, nil
+			body := map[string]any{"method": method}
+			if withEmail {
+				body["email"] = email
+			}
+			return request{method: http.MethodPost, path: domainsPath + "/" + esc(a[0]) + "/" + suffix, body: body}, nil
 		}})
 	f := cmd.Flags()
 	f.StringVar(&method, "method", "", "http, https, cname, txt or email (required)")
-	f.StringVar(&email, "email", "", "with --method email: the address to mail the code to (admin@, hostmaster@, ... of the domain)")
+	if withEmail {
+		f.StringVar(&email, "email", "", "with --method email: the address to mail the code to (admin@, hostmaster@, ... of the domain)")
+	}
 	_ = cmd.MarkFlagRequired("method")
 	return cmd
 }

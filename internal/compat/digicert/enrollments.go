@@ -234,27 +234,34 @@ func decodeEnrollment(obj *store.ProtocolObject) (*enrollmentRecord, error) {
 // byCode finds the enrollment a code opens. The lookup is by the code's
 // hash; the stored hash is compared again in constant time.
 func (h *Handler) byCode(ctx context.Context, code, seatID string) (*store.ProtocolObject, *enrollmentRecord, error) {
-	notFound := apiErr(http.StatusNotFound, "enrollment_not_found", "no enrollment with this enrollment code and seat")
+	p := auth.PrincipalFrom(ctx)
+	if err := h.tries.check(p.ID, h.d.Now()); err != nil {
+		return nil, nil, err
+	}
+	notFound := func() error {
+		h.tries.fail(p.ID, h.d.Now())
+		return apiErr(http.StatusNotFound, "enrollment_not_found", "no enrollment with this enrollment code and seat")
+	}
 	if code == "" || len(code) > 128 {
-		return nil, nil, notFound
+		return nil, nil, notFound()
 	}
 	sum := codeHash(code)
 	obj, err := h.d.Objects.FindProtocolObject(ctx, kindEnrollment, sum)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, notFound
+		return nil, nil, notFound()
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if subtle.ConstantTimeCompare([]byte(obj.KeyID), []byte(sum)) != 1 {
-		return nil, nil, notFound
+		return nil, nil, notFound()
 	}
 	e, err := decodeEnrollment(obj)
 	if err != nil {
 		return nil, nil, err
 	}
-	if p := auth.PrincipalFrom(ctx); !p.InOrg(e.OrgID) || (seatID != "" && seatID != e.SeatID) {
-		return nil, nil, notFound
+	if !p.InOrg(e.OrgID) || (seatID != "" && seatID != e.SeatID) {
+		return nil, nil, notFound()
 	}
 	return obj, e, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/signet-pki/signet/internal/problem"
@@ -14,10 +15,11 @@ import (
 // {"error": {"code": "...", "message": "..."}}, with "field" added for
 // validation errors (the OpenAPI document's ErrorResponseWithField).
 type apiError struct {
-	status  int
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	status     int
+	retryAfter int    // seconds; sent as Retry-After when set
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	Field      string `json:"field,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -101,6 +103,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if e == nil {
 		h.d.Logger.ErrorContext(r.Context(), "digicert API: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = apiErr(http.StatusInternalServerError, "internal_error", "an internal error occurred; it has been logged")
+	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
 	_ = writeJSON(w, e.status, map[string]*apiError{"error": e})
 }

@@ -72,8 +72,9 @@ type Deps struct {
 
 // Handler serves the mPKI API from the root ("/mpki/api/v1/...").
 type Handler struct {
-	d   Deps
-	mux *http.ServeMux
+	d     Deps
+	mux   *http.ServeMux
+	tries *attempts // wrong enrollment codes per principal
 }
 
 // maxBody bounds every request body (the server applies the same bound
@@ -88,7 +89,7 @@ func New(d Deps) *Handler {
 	if d.Now == nil {
 		d.Now = func() time.Time { return time.Now().UTC() }
 	}
-	h := &Handler{d: d, mux: http.NewServeMux()}
+	h := &Handler{d: d, mux: http.NewServeMux(), tries: newAttempts()}
 	h.routes()
 	return h
 }
@@ -221,6 +222,7 @@ func (h *Handler) authenticate(r *http.Request) (*auth.Principal, error) {
 
 // refused audits requests refused for want of authentication or
 // permission, as the native API does: every failed authorization is an event.
+// A principal locked out of enrollment codes (429) is one too.
 func (h *Handler) refused(r *http.Request, p *auth.Principal, err error) {
 	if h.d.Audit == nil {
 		return
@@ -228,11 +230,12 @@ func (h *Handler) refused(r *http.Request, p *auth.Principal, err error) {
 	pe := problem.As(err)
 	if pe == nil {
 		var ae *apiError
-		if !errors.As(err, &ae) || (ae.status != http.StatusUnauthorized && ae.status != http.StatusForbidden) {
+		if !errors.As(err, &ae) || (ae.status != http.StatusUnauthorized && ae.status != http.StatusForbidden &&
+			ae.status != http.StatusTooManyRequests) {
 			return
 		}
 		kind := problem.KindUnauthorized
-		if ae.status == http.StatusForbidden {
+		if ae.status != http.StatusUnauthorized {
 			kind = problem.KindForbidden
 		}
 		pe = problem.New(kind, ae.Code, "%s", ae.Message)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -243,5 +244,41 @@ func TestEnrollmentCodeIsOneTime(t *testing.T) {
 	s := e.must(200, "GET", "/mpki/api/v1/certificate-search?seat_id=race", nil).obj(t)
 	if s["total"].(float64) != 1 {
 		t.Fatalf("certificates issued to the seat: %v", s["total"])
+	}
+}
+
+// TestEnrollmentCodeGuessingIsLimited: a principal that tries too many
+// wrong codes is refused (429, even with the right code) while others are
+// not.
+func TestEnrollmentCodeGuessingIsLimited(t *testing.T) {
+	e := newEnv(t)
+	prof := e.profileID("tls-server")
+	guesser := e.principalKey("mallory", "requester")
+	enr := e.must(201, "POST", "/mpki/api/v1/enrollment", map[string]any{"profile": prof,
+		"seat": map[string]any{"seat_id": "mallory", "email": "m@example.com"}, "attributes": map[string]any{}}).obj(t)
+	code := enr["enrollment_code"].(string)
+	redeem := func(key, c string) *reply {
+		return e.do("POST", "/mpki/api/v1/enrollment/redeem", key, map[string]any{"seat": map[string]any{"id": "mallory"},
+			"enrollment_code": c, "csr": csr(t, ecKey(t), "mallory.example.com")})
+	}
+	for i := range 10 {
+		wantError(t, "wrong code", redeem(guesser, "GUESS"+strconv.Itoa(i)+"XXXXXXXXXXXXXX"), http.StatusNotFound, "enrollment_not_found", "")
+	}
+	r := redeem(guesser, code)
+	wantError(t, "right code after ten wrong ones", r, http.StatusTooManyRequests, "too_many_attempts", "")
+	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > 900 {
+		t.Errorf("Retry-After %q", r.header.Get("Retry-After"))
+	}
+	wantError(t, "get by code", e.do("GET", "/mpki/api/v1/enrollment/"+code+"?seat_id=mallory", guesser, nil),
+		http.StatusTooManyRequests, "too_many_attempts", "")
+	// The refusals are audited as the guesser's denied requests.
+	ev := e.native(200, "GET", "/api/v1/audit-events?action=authz.denied&limit=1000", nil)
+	if n := strings.Count(string(mustJSON(t, ev)), "too_many_attempts"); n != 2 {
+		t.Errorf("%d audited lock-out refusals, want 2: %v", n, ev)
+	}
+	// The code was not spent: its rightful holder (here the admin) redeems it.
+	if got := e.must(200, "POST", "/mpki/api/v1/enrollment/redeem", map[string]any{"seat": map[string]any{"id": "mallory"},
+		"enrollment_code": code, "csr": csr(t, ecKey(t), "mallory.example.com")}).obj(t); got["serial_number"] == "" {
+		t.Errorf("redeem: %v", got)
 	}
 }

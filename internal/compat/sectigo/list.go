@@ -110,7 +110,7 @@ func postFilters(q url.Values) []certFilter {
 	eq("sha1Hash", func(s *store.Certificate, _ *x509.Certificate) string { return s.SHA1 })
 	eq("md5Hash", func(s *store.Certificate, _ *x509.Certificate) string { m, _, _ := hashes(s.DER); return m })
 	eq("issuer", func(s *store.Certificate, _ *x509.Certificate) string { return s.Issuer })
-	eq("signatureAlgorithm", func(_ *store.Certificate, x *x509.Certificate) string { return x.SignatureAlgorithm.String() })
+	eq("signatureAlgorithm", func(_ *store.Certificate, x *x509.Certificate) string { return sigAlgName(x.SignatureAlgorithm) })
 	keyInfo := func(x *x509.Certificate) (string, string) {
 		alg, bits := certutil.KeyInfo(x.PublicKey)
 		if alg = strings.ToUpper(alg); alg == "ECDSA" {

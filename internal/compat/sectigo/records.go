@@ -3,12 +3,14 @@ package sectigo
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/internal/problem"
@@ -228,4 +230,58 @@ func (v *view) status(now time.Time) string {
 		return stExpired
 	}
 	return stIssued
+}
+
+// ownerOf shows a certificate's owner as the document's details do: a name
+// and a numeric id, a principal's or (for a team) its department's. An
+// owner the caller may not look up keeps its Signet id, with id 0.
+func (h *Handler) ownerOf(c *call, owner string) (string, int64) {
+	if owner == "" {
+		return "", 0
+	}
+	if p, err := h.d.Directory.Principal(c.ctx, owner); err == nil {
+		return p.Name, p.IntID
+	}
+	if t, err := h.d.Directory.Team(c.ctx, owner); err == nil {
+		return t.Name, departmentOffset + t.IntID
+	}
+	return owner, 0
+}
+
+// sanString is certificateDetails.subjectAltNames: the product's one-line
+// form, "dNSName=a.example, dNSName=b.example", in the certificate's order
+// of kinds.
+func sanString(x *x509.Certificate) string {
+	var parts []string
+	for _, n := range x.DNSNames {
+		parts = append(parts, "dNSName="+n)
+	}
+	for _, ip := range x.IPAddresses {
+		parts = append(parts, "iPAddress="+ip.String())
+	}
+	for _, e := range x.EmailAddresses {
+		parts = append(parts, "rfc822Name="+e)
+	}
+	for _, u := range x.URIs {
+		parts = append(parts, "uniformResourceIdentifier="+u.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// sigAlgNames are signature algorithms as the product names them (its
+// reports and discovery answers: "SHA256WITHRSA"), for details and the
+// list filter.
+var sigAlgNames = map[x509.SignatureAlgorithm]string{
+	x509.SHA1WithRSA: "SHA1WITHRSA", x509.SHA256WithRSA: "SHA256WITHRSA", x509.SHA384WithRSA: "SHA384WITHRSA",
+	x509.SHA512WithRSA: "SHA512WITHRSA", x509.SHA256WithRSAPSS: "SHA256WITHRSAANDMGF1",
+	x509.SHA384WithRSAPSS: "SHA384WITHRSAANDMGF1", x509.SHA512WithRSAPSS: "SHA512WITHRSAANDMGF1",
+	x509.ECDSAWithSHA1: "SHA1WITHECDSA", x509.ECDSAWithSHA256: "SHA256WITHECDSA", x509.ECDSAWithSHA384: "SHA384WITHECDSA",
+	x509.ECDSAWithSHA512: "SHA512WITHECDSA", x509.PureEd25519: "ED25519",
+}
+
+func sigAlgName(a x509.SignatureAlgorithm) string {
+	if n, ok := sigAlgNames[a]; ok {
+		return n
+	}
+	return strings.ToUpper(a.String())
 }

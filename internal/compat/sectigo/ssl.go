@@ -453,7 +453,7 @@ func (h *Handler) details(c *call, v *view) map[string]any {
 	now := h.d.Now()
 	f := c.dates
 	d := map[string]any{"sslId": v.id, "id": v.id, "orgId": c.org.IntID, "status": v.status(now),
-		"backendCertId": strconv.FormatInt(v.id, 10), "vendor": "", "comments": v.rec.Comments,
+		"orderNumber": v.id, "backendCertId": strconv.FormatInt(v.id, 10), "vendor": "", "comments": v.rec.Comments,
 		"externalRequester": v.rec.ExternalRequester, "renewed": false, "suspendNotifications": false,
 		"autoInstallDetails": map[string]any{"state": "Not configured"},
 		"autoRenewDetails":   map[string]any{"state": "Not scheduled", "daysBeforeExpiration": 30},
@@ -513,7 +513,7 @@ func (h *Handler) certFacts(c *call, d map[string]any, cert *store.Certificate) 
 	d["serialNumber"] = colonSerial(cert.Serial)
 	d["issued"] = f.format(cert.NotBefore)
 	d["expires"] = f.format(cert.NotAfter)
-	d["owner"] = cert.Owner
+	d["owner"], d["ownerId"] = h.ownerOf(c, cert.Owner)
 	d["renewed"] = cert.RenewedBy != ""
 	if _, ok := d["requestedVia"]; !ok {
 		d["requestedVia"] = requestedVia(cert.Method, cert.Source)
@@ -538,9 +538,10 @@ func (h *Handler) certFacts(c *call, d map[string]any, cert *store.Certificate) 
 			param = "P-" + param
 		}
 		d["keyAlgorithm"], d["keySize"], d["keyType"] = alg, bits, alg+" - "+param
-		d["signatureAlgorithm"] = x.SignatureAlgorithm.String()
+		d["signatureAlgorithm"] = sigAlgName(x.SignatureAlgorithm)
 		m, _, _ := hashes(cert.DER)
 		details["md5Hash"] = m
+		details["subjectAltNames"] = sanString(x)
 		d["keyUsages"], d["extendedKeyUsages"] = keyUsages(x)
 	}
 	d["certificateDetails"] = details

@@ -169,6 +169,18 @@ jq -r '.x509_cert_chain[-1].cert_blob' formats.json > root.pem
 jq -r '.x509_cert_chain[1:-1][].cert_blob' formats.json > intermediates.pem
 openssl verify -CAfile root.pem -untrusted intermediates.pem certificate.pem || fail "chain does not verify leaf to root"
 
+step "Search (GET /mpki/api/v1/certificate-search) with the OpenAPI's filters"
+ISSUER_CN=$(jq -rn --arg s "$(jq -r .issuing_ca_name status.json)" '$s|@uri')
+FROM=$(date -u -d '-1 day' +%Y-%m-%d) TO=$(date -u -d '+1000 days' +%Y-%m-%dT%H:%M:%SZ) LATER=$(date -u -d '+1 day' +%Y-%m-%d)
+expect 200 GET "/mpki/api/v1/certificate-search?serial_number=$SERIAL&status=ISSUED&common_name=example.com&valid_from=$FROM&valid_to=$TO&issuing_ca_name=$ISSUER_CN&seat_id=$(jq -rn --arg s "$SEAT_ID" '$s|@uri')&profile_id=$PROFILE_ID&limit=10&offset=0" search.json
+types search.json '.' total:number offset:number limit:number items:array
+jq -e --arg s "$SERIAL" '.total == 1 and .limit == 10 and .offset == 0 and .items[0].serial_number == $s and .items[0].status == "issued"' search.json >/dev/null \
+  || fail "search: $(cat search.json)"
+expect 200 GET "/mpki/api/v1/certificate-search?serial_number=$SERIAL&valid_from=$LATER" search.json
+jq -e '.total == 0 and (.items | length) == 0' search.json >/dev/null || fail "valid_from after issuance still matches: $(cat search.json)"
+expect 400 GET "/mpki/api/v1/certificate-search?valid_to=someday" search.json
+jq -e '.error.field == "valid_to"' search.json >/dev/null || fail "bad valid_to: $(cat search.json)"
+
 step "Revoke (certificate_hold), resume, then revoke for good"
 echo '{"revocation_reason": "certificate_hold"}' > hold.json
 expect 204 PUT "/mpki/api/v1/certificate/$SERIAL/revoke" out.json hold.json

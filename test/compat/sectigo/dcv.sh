@@ -133,6 +133,28 @@ done
 native POST /api/v1/domain-validations/email "{\"code\":\"$CODE\"}" | jq -e '.validation_status=="validated"' >/dev/null || fail "confirm"
 status_is "$D_MAIL" VALIDATED
 
+step "bulk email validation: start for two domains, submit-bulk, one code by mail to each"
+D_B1=bulk1-$SUFFIX.test D_B2=bulk2-$SUFFIX.test
+for d in "$D_B1" "$D_B2"; do register "$d" >/dev/null; done
+expect 200 POST /api/dcv/v1/validation/start/domain/email bs.json "$(jq -cn --arg a "$D_B1" --arg b "$D_B2" '{domains:[$a,$b]}')"
+jq -e --arg a "$D_B1" --arg b "$D_B2" '(.emails|index("hostmaster@")!=null) and (.emails|length==5)
+  and ([.dcvEmails[].domainName]==[$a,$b]) and ([.dcvEmails[].adminEmails|length]==[5,5])' bs.json >/dev/null || fail "bulk start: $(cat bs.json)"
+expect 200 POST /api/dcv/v1/validation/submit-bulk/domain/email bsub.json \
+  "$(jq -cn --arg a "$D_B1" --arg b "$D_B2" '{domains:[$a,$b], email:"hostmaster@"}')"
+jq -e '.orderStatus=="SUBMITTED" and .message=="Submitted successfully" and (.orderBackendId|type=="string")' bsub.json >/dev/null || fail "submit-bulk: $(cat bsub.json)"
+for d in "$D_B1" "$D_B2"; do
+  status_is "$d" NOT_VALIDATED
+  CODE=
+  for _ in $(seq 50); do
+    f=$(grep -l "To: hostmaster@$d" "$MAILDIR"/* 2>/dev/null | head -1 || true)
+    if [ -n "$f" ]; then CODE=$(grep -oE '^ +[0-9a-f]{32}' "$f" | tr -d ' ' | head -1); fi
+    [ -n "$CODE" ] && break; sleep 0.1
+  done
+  [ -n "$CODE" ] || fail "no validation mail to hostmaster@$d in $MAILDIR"
+  native POST /api/v1/domain-validations/email "{\"code\":\"$CODE\"}" | jq -e '.validation_status=="validated"' >/dev/null || fail "confirm $d"
+  status_is "$d" VALIDATED
+done
+
 step "GET /api/dcv/v1/validation, clear"
 "${CURL[@]}" "${H[@]}" -D v.h -o v.json "$BASE/api/dcv/v1/validation?size=10&position=0&domain=$D_CNAME"
 jq -e --arg d "$D_CNAME" '.[0].domain==$d and .[0].dcvStatus=="VALIDATED" and .[0].dcvMethod=="CNAME_CSR_HASH"' v.json >/dev/null || fail "validation list: $(cat v.json)"

@@ -621,3 +621,47 @@ func TestESTClientCertificateOfAPrincipal(t *testing.T) {
 		t.Fatalf("refused enrollments issued certificates: %d -> %d", before, n)
 	}
 }
+
+// TestESTReenrollsAServerCertificate: a device's TLS server certificate
+// (serverAuth only, the default tls-server profile) renews itself with
+// simplereenroll, as RFC 7030 section 4.2.2 expects, yet does not log its
+// owner into the API: only certificates allowing client authentication do.
+func TestESTReenrollsAServerCertificate(t *testing.T) {
+	e := newESTEnv(t)
+	const base = "/.well-known/est/tls-server"
+	if code := e.curl(t, "cacerts.b64", base+"/cacerts"); code != 200 {
+		t.Fatalf("cacerts: %d", code)
+	}
+	if err := os.Rename(filepath.Join(e.dir, e.certsOf(t, "cacerts.b64")), filepath.Join(e.dir, "cacerts.pem")); err != nil {
+		t.Fatal(err)
+	}
+	csr := e.csrB64(t, "srv", "/CN=srv.example.com", "-addext", "subjectAltName=DNS:srv.example.com")
+	if code := e.curl(t, "srv.b64", base+"/simpleenroll", "-u", "admin:"+admin, "-H", pkcs10, "--data-binary", "@"+csr); code != 200 {
+		t.Fatalf("simpleenroll: %d %s", code, e.read(t, "srv.b64"))
+	}
+	leaf := e.certsOf(t, "srv.b64")
+	if out := testutil.Openssl(t, e.dir, "x509", "-in", leaf, "-noout", "-ext", "extendedKeyUsage"); !strings.Contains(out, "TLS Web Server Authentication") ||
+		strings.Contains(out, "Client") {
+		t.Fatalf("expected a serverAuth-only certificate:\n%s", out)
+	}
+	serial := e.serialOf(t, leaf)
+
+	// The server certificate does not authenticate its owner (the admin) to the API.
+	if code := e.curl(t, "api.json", "/api/v1/certificates/"+serial, "--cert", leaf, "--key", "srv.key"); code != 401 {
+		t.Fatalf("API with a serverAuth-only client certificate: %d %s", code, e.read(t, "api.json"))
+	}
+
+	// It renews itself.
+	testutil.Openssl(t, e.dir, "req", "-new", "-key", "srv.key", "-subj", "/CN=srv.example.com", "-addext",
+		"subjectAltName=DNS:srv.example.com", "-outform", "DER", "-out", "srvr.csr.der")
+	testutil.Openssl(t, e.dir, "base64", "-in", "srvr.csr.der", "-out", "srvr.csr.b64")
+	if code := e.curl(t, "srvr.b64", base+"/simplereenroll", "--cert", leaf, "--key", "srv.key", "-H", pkcs10,
+		"--data-binary", "@srvr.csr.b64"); code != 200 {
+		t.Fatalf("simplereenroll with a server certificate: %d %s", code, e.read(t, "srvr.b64"))
+	}
+	renewed := e.certsOf(t, "srvr.b64")
+	e.verifyLeaf(t, renewed)
+	if old := e.Must(t, 200, "GET", "/api/v1/certificates/"+serial, admin, nil).Map(t); old["renewed_by"] != e.serialOf(t, renewed) {
+		t.Fatalf("renewal not linked: %v", old)
+	}
+}

@@ -1,9 +1,16 @@
 package test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/signet-pki/signet/internal/testutil"
 )
@@ -57,6 +64,26 @@ func TestClientCertificateAuthentication(t *testing.T) {
 	teamCert, _ := issue("tls-client", "ops", team)
 	if status, m := me(&teamCert); status != 401 || m["code"] != "invalid_client_certificate" {
 		t.Fatalf("team-owned certificate: %d %v", status, m)
+	}
+	// A certificate from outside Signet's CAs fails the handshake, even
+	// with the same subject and key type as a valid one.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "dave"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.TLSConfig(t)
+	// Sent whatever CAs the server names (Go's client would otherwise hold it back).
+	foreign := &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return foreign, nil }
+	if resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}).Get(e.URL + "/api/v1/me"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a self-signed client certificate was accepted: %d", resp.StatusCode)
 	}
 	e.Must(t, 200, "POST", "/api/v1/certificates/"+serial+"/revoke", admin, map[string]any{"reason": "key_compromise"})
 	if status, m := me(&cert); status != 401 || m["code"] != "invalid_client_certificate" {

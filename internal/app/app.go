@@ -246,11 +246,13 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 		// (mTLS); a client without one still reaches the API with a key.
 		// The pool is read per handshake, so a CA created since start counts.
 		base := tlsCfg
-		base.ClientAuth = tls.VerifyClientCertIfGiven
+		base.ClientAuth = tls.RequestClientCert
 		base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			c := base.Clone()
 			c.GetConfigForClient = nil
-			c.ClientCAs = a.CAs.CertPool()
+			pool := a.CAs.CertPool()
+			c.ClientCAs = pool // names the acceptable issuers in the CertificateRequest
+			c.VerifyConnection = auth.VerifyClientChain(pool, a.now)
 			return c, nil
 		}
 		srv.TLSConfig = base

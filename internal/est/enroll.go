@@ -73,8 +73,8 @@ func (s *Service) authenticate(r *http.Request, csr *x509.CertificateRequest) (*
 	// owned by the secret that enrolled it) may still come with a secret.
 	var refused error = problem.Unauthorized("unauthenticated",
 		"EST enrollment needs a TLS client certificate, HTTP Basic credentials or an enrollment secret")
-	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && s.d.ClientCerts != nil && !basic {
-		p, err := s.d.ClientCerts.Authenticate(ctx, r.TLS.VerifiedChains[0][0])
+	if leaf := auth.ClientCertificate(r); leaf != nil && s.d.ClientCerts != nil && !basic {
+		p, err := s.d.ClientCerts.Authenticate(ctx, leaf)
 		if err == nil {
 			p.SourceIP = ip
 			return &credential{principal: p, id: p.ID}, nil
@@ -262,10 +262,12 @@ func (s *Service) simpleReenroll(w http.ResponseWriter, r *http.Request, prof *p
 	if err != nil {
 		return err
 	}
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
+	// Any certificate Signet issued renews itself, server certificates
+	// included (the listener verified its chain whatever its EKUs).
+	leaf := auth.HolderCertificate(r)
+	if leaf == nil {
 		return problem.Unauthorized("client_certificate_required", "simplereenroll needs the certificate being renewed as the TLS client certificate")
 	}
-	leaf := r.TLS.VerifiedChains[0][0]
 	sum := sha256.Sum256(leaf.Raw)
 	old, err := s.d.Store.GetCertificateBySHA256(r.Context(), hex.EncodeToString(sum[:]))
 	if errors.Is(err, store.ErrNotFound) {

@@ -258,8 +258,8 @@ func (a *API) refused(r *http.Request, p *auth.Principal, err error) {
 func (a *API) authenticate(r *http.Request) (*auth.Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
-	if h == "" && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && a.svc.ClientCerts != nil {
-		p, err := a.svc.ClientCerts.Authenticate(r.Context(), r.TLS.VerifiedChains[0][0])
+	if leaf := auth.ClientCertificate(r); h == "" && leaf != nil && a.svc.ClientCerts != nil {
+		p, err := a.svc.ClientCerts.Authenticate(r.Context(), leaf)
 		if err != nil {
 			return nil, err
 		}

@@ -203,8 +203,8 @@ func (h *Handler) authenticate(r *http.Request) (*auth.Principal, error) {
 	switch {
 	case key != "":
 		p, err = h.d.Keys.Authenticate(r.Context(), key)
-	case r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && h.d.ClientCerts != nil:
-		p, err = h.d.ClientCerts.Authenticate(r.Context(), r.TLS.VerifiedChains[0][0])
+	case auth.ClientCertificate(r) != nil && h.d.ClientCerts != nil:
+		p, err = h.d.ClientCerts.Authenticate(r.Context(), auth.ClientCertificate(r))
 	default:
 		return nil, apiErr(http.StatusUnauthorized, "unauthorized", "an API key is required: send it in the x-api-key header")
 	}

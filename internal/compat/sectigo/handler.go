@@ -14,7 +14,6 @@ package sectigo
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -208,10 +207,10 @@ func (h *Handler) authenticate(r *http.Request) (*call, error) {
 }
 
 func (h *Handler) certPrincipal(r *http.Request) (*auth.Principal, error) {
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || h.d.ClientCerts == nil {
+	leaf := auth.ClientCertificate(r)
+	if leaf == nil || h.d.ClientCerts == nil {
 		return nil, errUnknownUser()
 	}
-	var leaf *x509.Certificate = r.TLS.VerifiedChains[0][0]
 	p, err := h.d.ClientCerts.Authenticate(r.Context(), leaf)
 	if err != nil {
 		if problem.KindOf(err) == problem.KindUnauthorized {

@@ -178,6 +178,7 @@ func TestWebUIRequestApproveSearchDownloadRevokeAudit(t *testing.T) {
 	signIn(t, rita, e.URL, "rita", uiPassword)
 	signIn(t, mona, e.URL, "mona", uiPassword)
 	focusFollowsLayout(t, mona, e.URL+"/ui/certificates?limit=5")
+	focusFollowsLayout(t, rita, e.URL+"/") // cards, then the chart's bars left to right
 
 	// The requester pastes a CSR for a manually approved profile.
 	_, csr := e.csr(t, "ui", "/CN=ui.example.com", "DNS:ui.example.com", ecKey...)
@@ -284,12 +285,21 @@ func TestWebUIRequestApproveSearchDownloadRevokeAudit(t *testing.T) {
 			t.Fatalf("requester on %s sees %q", path, got)
 		}
 	}
-	run(t, rita, "create a CA as requester",
-		chromedp.Navigate(e.URL+"/ui/admin/cas"),
-		chromedp.SetValue(chromedp.CSS("#ca-name"), "rogue-ca"),
-		chromedp.SetValue(chromedp.CSS("#ca-kind"), "root"),
-		chromedp.SetValue(chromedp.CSS("#ca-cn"), "Rogue"))
-	submit(t, rita, "post the CA form", chromedp.Submit(chromedp.CSS("#ca-name")))
+	// The CA page shows a requester no create form; a form posted anyway
+	// (crafted, with the session's own CSRF token) is refused.
+	run(t, rita, "open the CAs as requester", chromedp.Navigate(e.URL+"/ui/admin/cas"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if eval[bool](t, rita, `document.querySelector('form[action="/ui/admin/cas"]') !== null`) {
+		t.Fatal("a requester is shown the create-CA form")
+	}
+	run(t, rita, "craft a create-CA form", chromedp.Evaluate[chromedp.Void](`(() => {
+		const f = document.createElement("form");
+		f.method = "post"; f.action = "/ui/admin/cas"; f.id = "rogue";
+		const add = (n, v) => { const i = document.createElement("input"); i.type = "hidden"; i.name = n; i.value = v; f.appendChild(i); };
+		add("csrf", document.querySelector('form.who input[name=csrf]').value);
+		add("name", "rogue-ca"); add("kind", "root"); add("common_name", "Rogue");
+		document.body.appendChild(f);
+	})()`))
+	submit(t, rita, "post the CA form", chromedp.Evaluate[chromedp.Void](`document.getElementById("rogue").submit()`))
 	run(t, rita, "refusal page", chromedp.WaitVisible(chromedp.CSS(".error")))
 	if got := title(t, rita); !strings.HasPrefix(got, "Forbidden") {
 		t.Fatalf("requester creating a CA sees %q", got)
@@ -860,6 +870,23 @@ func TestWebUIAdministration(t *testing.T) {
 		t.Fatalf("create template: %d\n%.2000s", resp.StatusCode, body)
 	}
 	tpl := e.Must(t, 200, "GET", "/api/v1/templates/ui-tpl", admin, nil).Map(t)
+	// Editing it: the editor holds its rules; a broken edit is refused and changes nothing; a good one is saved.
+	if _, ed := u.do("GET", "/ui/admin/templates?edit=ui-tpl", nil); !strings.Contains(ed, "Edit template ui-tpl") ||
+		!strings.Contains(ed, `&#34;max_validity_days&#34;: 30`) {
+		t.Fatalf("the template editor does not hold ui-tpl's rules:\n%.3000s", ed)
+	}
+	if resp, body := post("/ui/admin/templates", url.Values{"name": {"ui-tpl"}, "update": {"1"},
+		"spec": {strings.Replace(spec, `"max_validity_days":30`, `"max_validity_days":-5`, 1)}}); resp.StatusCode != 400 ||
+		!strings.Contains(body, "max_validity_days") {
+		t.Fatalf("a template edit breaking a rule: %d", resp.StatusCode)
+	}
+	longer := strings.Replace(spec, `"max_validity_days":30`, `"max_validity_days":45`, 1)
+	if resp, body := post("/ui/admin/templates", url.Values{"name": {"ui-tpl"}, "update": {"1"}, "description": {"UI"}, "spec": {longer}}); resp.StatusCode != 303 {
+		t.Fatalf("edit template: %d\n%.2000s", resp.StatusCode, body)
+	}
+	if got := e.Must(t, 200, "GET", "/api/v1/templates/ui-tpl", admin, nil).Map(t)["spec"].(map[string]any)["max_validity_days"]; got != 45.0 {
+		t.Fatalf("max_validity_days after the edit: %v", got)
+	}
 	// The CA: an intermediate under the root, then disabled.
 	rootID := str(e.Must(t, 200, "GET", "/api/v1/cas/signet-root", admin, nil).Map(t), "id")
 	resp, body := post("/ui/admin/cas", url.Values{"name": {"ui-int"}, "kind": {"intermediate"}, "parent": {rootID},
@@ -949,9 +976,14 @@ func TestWebUIRejectionReachesTheRequester(t *testing.T) {
 		t.Fatalf("submit: %d %s", resp.StatusCode, loc)
 	}
 	id := strings.TrimPrefix(loc.Path, "/ui/requests/")
+	// The manager sees what is asked for, in the queue and on the request's page.
 	_, queue := mona.do("GET", "/ui/approvals", nil)
-	if !strings.Contains(queue, id) {
-		t.Fatal("the request is not in the manager's queue")
+	if !strings.Contains(queue, id) || !strings.Contains(queue, "<td>CN=rej.example.com<br><small>rej.example.com</small></td><td>gated</td><td>rita</td>") {
+		t.Fatalf("the request is not in the manager's queue with its subject, names and requester:\n%.3000s", queue)
+	}
+	if _, detail := mona.do("GET", loc.Path, nil); !strings.Contains(detail, `id="request-subject">CN=rej.example.com<`) ||
+		!strings.Contains(detail, `id="request-names">rej.example.com<`) || !strings.Contains(detail, "ECDSA P-256") {
+		t.Fatalf("the request page does not show what is asked for:\n%.3000s", detail)
 	}
 	mtoken := csrfOf(t, queue)
 	if resp, _ := mona.do("POST", "/ui/requests/"+id+"/reject", url.Values{"csrf": {mtoken}}); resp.StatusCode != 400 {

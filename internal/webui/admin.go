@@ -298,6 +298,10 @@ type identityView struct {
 	// NewSecret is an API key created by this very request: shown once.
 	NewSecret string
 	CanGlobal bool
+	// What the caller may change (the directory decides; these only hide
+	// forms a role could not use).
+	CanPrincipals, CanTeams, CanKeys bool
+	Self                             string
 }
 
 // identity shows organizations, teams, users, service accounts and API
@@ -325,8 +329,11 @@ func (u *UI) showIdentity(w http.ResponseWriter, r *http.Request, status int, v 
 	if v.Keys, _, err = u.d.APIKeys.List(ctx, store.ListQuery{Limit: 1000}); err != nil {
 		return err
 	}
+	p := principal(ctx)
 	v.Roles = auth.AllRoles
-	v.CanGlobal = principal(ctx).Global() && principal(ctx).HasRole(auth.RoleAdmin)
+	v.CanGlobal = p.Global() && p.HasRole(auth.RoleAdmin)
+	v.CanPrincipals, v.CanTeams, v.CanKeys = p.Allows(auth.PermPrincipalMgmt), p.Allows(auth.PermTeamManage), p.Allows(auth.PermKeyManage)
+	v.Self = p.ID
 	return u.render(w, r, status, "identity", "Organizations, teams, users and keys", v)
 }
 
@@ -364,6 +371,8 @@ func (u *UI) identityAction(w http.ResponseWriter, r *http.Request) error {
 	case "revoke-key":
 		_, err = u.d.APIKeys.Revoke(ctx, f("id"))
 		note = "API key revoked."
+	case "disable", "enable":
+		note, err = u.setDisabled(r, f("id"), what == "disable")
 	default:
 		return problem.NotFound("action_unknown", "no identity action %q", what)
 	}
@@ -462,4 +471,21 @@ func (u *UI) auditLog(w http.ResponseWriter, r *http.Request) error {
 		v.Verified = v.Verify != nil
 	}
 	return u.render(w, r, http.StatusOK, "audit", "Audit log", v)
+}
+
+// setDisabled disables a user or service account (its sessions and API
+// keys stop working at once) or enables it again. Nobody disables
+// themselves from here: that would end the session that could undo it.
+func (u *UI) setDisabled(r *http.Request, id string, disabled bool) (string, error) {
+	if id == principal(r.Context()).ID {
+		return "", problem.Conflict("principal_self_disable", "you cannot disable your own account")
+	}
+	p, err := u.d.Directory.UpdatePrincipal(r.Context(), id, auth.PrincipalChange{Disabled: &disabled})
+	if err != nil {
+		return "", err
+	}
+	if disabled {
+		return p.Name + " is disabled: its sessions and API keys no longer work.", nil
+	}
+	return p.Name + " is enabled again.", nil
 }

@@ -1,9 +1,6 @@
 package webui
 
 import (
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"crypto/sha1" // #nosec: fingerprints only, as every CLM shows them
 	"crypto/sha256"
 	"crypto/x509"
@@ -195,16 +192,7 @@ func decode(der []byte) (*decoded, error) {
 	for _, u := range c.URIs {
 		d.URIs = append(d.URIs, u.String())
 	}
-	switch k := c.PublicKey.(type) {
-	case *rsa.PublicKey:
-		d.Key = fmt.Sprintf("RSA %d bits", k.N.BitLen())
-	case *ecdsa.PublicKey:
-		d.Key = "ECDSA " + k.Curve.Params().Name
-	case ed25519.PublicKey:
-		d.Key = "Ed25519"
-	default:
-		d.Key = c.PublicKeyAlgorithm.String()
-	}
+	d.Key = keyDescription(c.PublicKey, c.PublicKeyAlgorithm)
 	for i, n := range keyUsageNames {
 		if c.KeyUsage&(1<<i) != 0 {
 			d.KeyUsage = append(d.KeyUsage, n)

@@ -37,6 +37,7 @@ type dashboardView struct {
 	PerDay     template.HTML
 	PerDayNote string
 	Pending    []store.Request
+	Names      map[string]string // requester ids -> names
 	CanApprove bool
 	Events     []store.AuditEvent
 	CanAudit   bool
@@ -82,11 +83,16 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.Timeline = barChart("Certificates expiring per week", "week starting", charts.timeline)
-	v.PerDay, v.PerDayNote = barChart("Certificates added per day", "day", charts.perDay), charts.note
+	v.PerDay, v.PerDayNote = barChart("Certificates issued per day", "day", charts.perDay), charts.note
 	if v.CanApprove {
 		if v.Pending, _, err = u.d.Issuance.ListRequests(ctx, store.ListQuery{Status: store.RequestPending, Limit: 10}); err != nil {
 			return err
 		}
+		ids := make([]string, 0, len(v.Pending))
+		for _, rq := range v.Pending {
+			ids = append(ids, rq.RequesterID)
+		}
+		v.Names = u.names(ctx, ids...)
 	}
 	if v.CanAudit {
 		if v.Events, err = u.recentEvents(r, 10); err != nil {
@@ -179,13 +185,14 @@ func (u *UI) timeline(r *http.Request) ([]bar, error) {
 // perDayScan bounds how many recent certificates the per-day chart reads.
 const perDayScan = 1000
 
-// issuedPerDay counts certificates added to the inventory on each of the
-// last 14 days, from the newest perDayScan (a bounded read at any size).
+// issuedPerDay counts certificates Signet issued on each of the last 14
+// days (imported and discovered ones are not issuance), from the newest
+// perDayScan (a bounded read at any size).
 func (u *UI) issuedPerDay(r *http.Request) ([]bar, string, error) {
 	const days = 14
 	today := u.d.Now().UTC().Truncate(24 * time.Hour)
 	first := today.AddDate(0, 0, -(days - 1))
-	page, err := u.d.Inventory.Search(r.Context(), store.CertificateQuery{Sort: "-created_at", Limit: perDayScan})
+	page, err := u.d.Inventory.Search(r.Context(), store.CertificateQuery{Source: store.SourceIssued, Sort: "-created_at", Limit: perDayScan})
 	if err != nil {
 		return nil, "", err
 	}
@@ -206,7 +213,7 @@ func (u *UI) issuedPerDay(r *http.Request) ([]bar, string, error) {
 	bars := make([]bar, days)
 	for i := range bars {
 		d := first.AddDate(0, 0, i)
-		bars[i] = bar{Label: d.Format("2"), Count: counts[i], Title: fmt.Sprintf("%d certificates added on %s", counts[i], d.Format("2006-01-02"))}
+		bars[i] = bar{Label: d.Format("2"), Count: counts[i], Title: fmt.Sprintf("%d certificates issued on %s", counts[i], d.Format("2006-01-02"))}
 	}
 	return bars, note, nil
 }

@@ -57,7 +57,17 @@ func funcs(now func() time.Time) template.FuncMap {
 			}
 			return s
 		},
-		"add": func(a, b int) int { return a + b },
+		"add":  func(a, b int) int { return a + b },
+		"pair": func(a, b any) []any { return []any{a, b} },
+		"asked": func(r any) requested {
+			switch v := r.(type) {
+			case store.Request:
+				return describeRequest(&v)
+			case *store.Request:
+				return describeRequest(v)
+			}
+			return requested{}
+		},
 		"has": func(list []string, v string) bool {
 			for _, x := range list {
 				if x == v {

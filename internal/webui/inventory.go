@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -160,6 +161,9 @@ func (u *UI) inventoryPage(r *http.Request) (*inventoryView, error) {
 	}
 	q, err := f.query(u.d.Now())
 	if err == nil {
+		q.Owner, err = u.ownerID(r.Context(), f.Owner)
+	}
+	if err == nil {
 		var page *store.CertificatePage
 		page, err = u.d.Inventory.Search(r.Context(), q)
 		if err == nil {
@@ -201,6 +205,23 @@ func (u *UI) inventoryPage(r *http.Request) (*inventoryView, error) {
 	return v, nil
 }
 
+// ownerID resolves the owner filter: an id is used as it is, a name is
+// looked up as a user or service account, then as a team of the caller's
+// organization (people type names; the inventory stores ids).
+func (u *UI) ownerID(ctx context.Context, owner string) (string, error) {
+	if owner == "" || strings.HasPrefix(owner, "usr_") || strings.HasPrefix(owner, "svc_") || strings.HasPrefix(owner, "team_") {
+		return owner, nil
+	}
+	if p, err := u.d.Directory.Principal(ctx, owner); err == nil {
+		return p.ID, nil
+	}
+	if t, err := u.d.Directory.Team(ctx, owner); err == nil {
+		return t.ID, nil
+	}
+	return "", problem.Violations("query_invalid", "the filters are invalid", []problem.Violation{{Field: "owner", Code: "unknown",
+		Message: fmt.Sprintf("there is no user, service account or team %q that you can see", owner)}})
+}
+
 func (u *UI) caNames(r *http.Request) (map[string]string, []option, error) {
 	cas, _, err := u.d.CAs.List(r.Context(), store.ListQuery{Limit: 1000})
 	if err != nil {
@@ -236,6 +257,9 @@ func (u *UI) inventoryCSV(w http.ResponseWriter, r *http.Request) error {
 	f.Cursor, f.Limit = "", inventory.MaxLimit
 	q, err := f.query(u.d.Now())
 	if err != nil {
+		return err
+	}
+	if q.Owner, err = u.ownerID(r.Context(), f.Owner); err != nil {
 		return err
 	}
 	cas, _, err := u.caNames(r)

@@ -48,6 +48,10 @@ func keygenChoice(v string) (string, int) {
 }
 
 func (u *UI) requestForm(w http.ResponseWriter, r *http.Request) error {
+	// A role that cannot enroll gets the 403 page, not a form that fails.
+	if _, err := auth.Require(r.Context(), auth.PermEnroll); err != nil {
+		return err
+	}
 	v, err := u.requestPage(r, requestForm{Profile: r.URL.Query().Get("profile"), Mode: "csr", Key: "ecdsa-256"})
 	if err != nil {
 		return err
@@ -175,7 +179,12 @@ func (u *UI) submitRequest(w http.ResponseWriter, r *http.Request) error {
 // place puts each violation next to the form field it concerns.
 func (v *requestView) place(pe *problem.Error, mode string) {
 	if len(pe.Violations) == 0 {
-		v.General = append(v.General, pe.Message)
+		// A CSR that cannot be read at all is the CSR field's problem.
+		if strings.HasPrefix(pe.Code, "csr") {
+			v.Errors["csr"] = append(v.Errors["csr"], pe.Message)
+		} else {
+			v.General = append(v.General, pe.Message)
+		}
 		return
 	}
 	for _, vi := range pe.Violations {
@@ -243,47 +252,11 @@ func (u *UI) showIssued(w http.ResponseWriter, r *http.Request, res *issuance.Is
 	return u.render(w, r, http.StatusCreated, "issued", verb+" "+res.Certificate.CommonName, v)
 }
 
-type requestsView struct {
-	Items    []store.Request
-	Profiles map[string]string
-	Mine     bool
-	Next     string
-}
-
-// requests lists the caller's own requests (managers may list all).
-func (u *UI) requests(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r.Context())
-	all := r.URL.Query().Get("all") == "1" && p.Allows(auth.PermApprove)
-	items, next, err := u.d.Issuance.ListRequests(r.Context(), store.ListQuery{Status: r.URL.Query().Get("status"),
-		Limit: 200, Cursor: r.URL.Query().Get("cursor")})
-	if err != nil {
-		return err
-	}
-	v := requestsView{Mine: !all}
-	for _, it := range items {
-		if all || it.RequesterID == p.ID {
-			v.Items = append(v.Items, it)
-		}
-	}
-	slices.Reverse(v.Items)
-	if next != "" {
-		v.Next = withQueryOne(Prefix+"requests", "cursor", next)
-	}
-	if v.Profiles, _, err = u.profileNames(r); err != nil {
-		return err
-	}
-	return u.render(w, r, http.StatusOK, "requests", "Requests", v)
-}
-
-func withQueryOne(path, k, val string) string {
-	return path + "?" + k + "=" + urlQueryEscape(val)
-}
-
 type oneRequestView struct {
-	R          *store.Request
-	Profile    string
-	CanDecide  bool
-	IsOwnWaits bool
+	R         *store.Request
+	Profile   string
+	CanDecide bool
+	Names     map[string]string // requester, owner and decider ids -> names
 }
 
 func (u *UI) request(w http.ResponseWriter, r *http.Request) error {
@@ -292,7 +265,8 @@ func (u *UI) request(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := principal(r.Context())
-	v := oneRequestView{R: req, CanDecide: req.Status == store.RequestPending && p.Allows(auth.PermApprove) && req.RequesterID != p.ID}
+	v := oneRequestView{R: req, CanDecide: req.Status == store.RequestPending && p.Allows(auth.PermApprove) && req.RequesterID != p.ID,
+		Names: u.names(r.Context(), req.RequesterID, req.Owner, req.DecidedBy)}
 	if prof, err := u.d.Profiles.GetProfile(r.Context(), req.ProfileID); err == nil {
 		v.Profile = prof.Name
 	}

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/problem"
@@ -61,7 +60,7 @@ func (u *UI) signedIn(h handler) http.Handler {
 		if err != nil {
 			if r.Method == http.MethodPost {
 				// A stale form after the session ended: say so, change nothing.
-				clearCookie(w, r, SessionCookie, "/")
+				u.clearCookie(w, r, SessionCookie, "/")
 			}
 			u.fail(w, r, err)
 			return
@@ -142,7 +141,7 @@ func (u *UI) showLogin(w http.ResponseWriter, r *http.Request, status int, v log
 	_, _ = rand.Read(b[:])
 	v.Token = hex.EncodeToString(b[:])
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: v.Token, Path: LoginPath, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+		Secure: u.secure(r), SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	if err := u.render(w, r, status, "login", "Sign in", v); err != nil {
 		u.fail(w, r, err)
 	}
@@ -171,10 +170,10 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		u.showLogin(w, r, http.StatusUnauthorized, v)
 		return
 	}
-	clearCookie(w, r, loginCookie, LoginPath)
+	u.clearCookie(w, r, loginCookie, LoginPath)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: s.Token, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode, Expires: s.ExpiresAt,
-		MaxAge: int(time.Until(s.ExpiresAt).Seconds())})
+		Secure: u.secure(r), SameSite: http.SameSiteLaxMode, Expires: s.ExpiresAt,
+		MaxAge: int(s.ExpiresAt.Sub(u.d.Now()).Seconds())})
 	http.Redirect(w, r, v.Next, http.StatusSeeOther)
 }
 
@@ -184,13 +183,18 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) error {
 	if _, err := u.d.APIKeys.Revoke(r.Context(), p.APIKeyID); err != nil && problem.KindOf(err) != problem.KindConflict {
 		return err
 	}
-	clearCookie(w, r, SessionCookie, "/")
+	u.clearCookie(w, r, SessionCookie, "/")
 	http.Redirect(w, r, LoginPath+"?done="+url.QueryEscape("Signed out."), http.StatusSeeOther)
 	return nil
 }
 
-func clearCookie(w http.ResponseWriter, r *http.Request, name, path string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, HttpOnly: true, Secure: r.TLS != nil,
+// secure reports whether cookies get the Secure attribute: on HTTPS, and
+// behind a TLS-terminating proxy (an https public URL) where the request
+// itself arrives over plain HTTP.
+func (u *UI) secure(r *http.Request) bool { return r.TLS != nil || u.d.SecureCookies }
+
+func (u *UI) clearCookie(w http.ResponseWriter, r *http.Request, name, path string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, HttpOnly: true, Secure: u.secure(r),
 		SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 

@@ -45,6 +45,9 @@ type Deps struct {
 	Audit     *audit.Service
 	Now       func() time.Time
 	Log       *slog.Logger
+	// SecureCookies marks cookies Secure even on plain HTTP requests: set
+	// when browsers reach Signet over HTTPS through a TLS-terminating proxy.
+	SecureCookies bool
 }
 
 // UI serves the web console.

@@ -1,6 +1,13 @@
 package webui
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -8,6 +15,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/internal/problem"
+	"github.com/signet-pki/signet/internal/store"
 )
 
 func TestNiceTicksCoverTheMaximumInRoundSteps(t *testing.T) {
@@ -111,6 +119,35 @@ func TestCSRFTokenIsPerSessionAndComparedStrictly(t *testing.T) {
 	}{{a, true}, {b, false}, {"", false}, {a[:63], false}} {
 		if sameSecret(tc.got, a) != tc.want {
 			t.Errorf("sameSecret(%q) != %v", tc.got, tc.want)
+		}
+	}
+}
+
+func TestDescribeRequestShowsWhatIsAskedFor(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "a.example.com"},
+		DNSNames: []string{"a.example.com"}, IPAddresses: []net.IP{net.ParseIP("10.0.0.1")}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		req  store.Request
+		want requested
+	}{
+		{"csr", store.Request{CSRPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))},
+			requested{Subject: "CN=a.example.com", Names: []string{"a.example.com", "10.0.0.1"}, Key: "ECDSA P-256"}},
+		{"keygen", store.Request{Keygen: []byte(`{"keygen":{"algorithm":"rsa","bits":3072},"subject":{"common_name":"b.example.com","organization":["B"]},"sans":["b.example.com"]}`)},
+			requested{Subject: "CN=b.example.com,O=B", Names: []string{"b.example.com"}, Key: "server-generated rsa 3072"}},
+		{"unreadable csr", store.Request{CSRPEM: "garbage"}, requested{Subject: "(the CSR cannot be read)"}},
+		{"nothing", store.Request{}, requested{Subject: "(no CSR or key parameters recorded)"}},
+	} {
+		got := describeRequest(&tc.req)
+		if got.Subject != tc.want.Subject || !slices.Equal(got.Names, tc.want.Names) || got.Key != tc.want.Key {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
 }

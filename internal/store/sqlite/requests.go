@@ -55,7 +55,15 @@ func (r reader) ListRequests(ctx context.Context, q store.ListQuery) ([]store.Re
 		query, args = query+` AND profile_id = ?`, append(args, q.ProfileID)
 	}
 	if q.OrgID != "" {
-		query, args = query+` AND org_id = ?`, append(args, q.OrgID)
+		// With a status, "+org_id" keeps the planner off requests_org:
+		// without statistics it picks that index, and in an organization
+		// of a million issued requests a pending or rejected page then
+		// reads all of them (200 ms) instead of the few of its status.
+		col := "org_id"
+		if q.Status != "" {
+			col = "+org_id"
+		}
+		query, args = query+` AND `+col+` = ?`, append(args, q.OrgID)
 	}
 	items, err := queryMany(ctx, r.q, scanRequest, query+` ORDER BY int_id LIMIT ?`, append(args, limit+1)...)
 	items, next, err := listPage(items, err, limit, func(r *store.Request) int64 { return r.IntID })

@@ -34,23 +34,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/signet-pki/signet/internal/app"
-	"github.com/signet-pki/signet/internal/config"
+	"github.com/signet-pki/signet/bench/internal/loadgen"
 )
-
-const adminKey = "bench-admin-key-0123456789abcdefghij"
 
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each phase")
@@ -67,31 +60,17 @@ func main() {
 func run(duration time.Duration, maxOps, conc int, cpuProfile string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dir, err := os.MkdirTemp("", "signet-cmp-bench-")
+	sg, err := loadgen.StartSignet(ctx, "cmp", conc, nil)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	cfg := config.Defaults()
-	cfg.DataDir, cfg.Listen, cfg.InsecureHTTP = dir, "127.0.0.1:0", true
-	cfg.AdminAPIKey, cfg.KeyPassphrase, cfg.LogLevel = adminKey, "bench-passphrase-123456", "error"
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ready := make(chan net.Addr, 1)
-	go func() { _ = a.Serve(ctx, ready) }()
-	base := "http://" + (<-ready).String()
-	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 4 * conc}}
+	defer sg.Close()
+	base, hc := sg.Base, sg.Client
 
 	fmt.Printf("Signet CMP benchmark — %s, GOMAXPROCS=%d, %s per phase, concurrency %d, P-256 keys, SQLite synchronous=FULL\n\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), duration, conc)
-	native := nativePhase(ctx, base, hc, conc, duration, maxOps)
-	secrets, err := createSecrets(ctx, base, hc, maxOps)
+	native := nativePhase(ctx, sg, conc, duration, maxOps)
+	secrets, err := createSecrets(ctx, sg, maxOps)
 	if err != nil {
 		return err
 	}
@@ -107,7 +86,7 @@ func run(duration time.Duration, maxOps, conc int, cpuProfile string) error {
 			return err
 		}
 	}
-	ir := phase(ctx, conc, duration, maxOps, func(ctx context.Context, w int, _ int64) error {
+	ir := loadgen.Phase(ctx, conc, duration, maxOps, func(ctx context.Context, w int, _ int64) error {
 		i := next.Add(1) - 1
 		if i >= int64(len(secrets)) {
 			return errors.New("out of shared secrets")
@@ -119,129 +98,47 @@ func run(duration time.Duration, maxOps, conc int, cpuProfile string) error {
 		return err
 	})
 	pprof.StopCPUProfile()
-	cr := phase(ctx, conc, duration, maxOps, func(ctx context.Context, w int, n int64) error {
+	cr := loadgen.Phase(ctx, conc, duration, maxOps, func(ctx context.Context, w int, n int64) error {
 		s, ok := signers.Load(w)
 		if !ok {
 			return errors.New("no certificate to sign with")
 		}
 		return enrollCR(ctx, base, hc, s.(*signer), fmt.Sprintf("cr%d.bench.test", n))
 	})
-	fmt.Println("| measurement | per second | ratio to native API | p50 | p99 | errors | CPU per operation |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-	fmt.Printf("| native API: POST /api/v1/certificates with a CSR | %.1f | 1.00 | %s | %s | %d | %s |\n",
-		native.rate, native.p50, native.p99, native.errors, native.cpu)
+	fmt.Println(loadgen.TableHeader)
+	fmt.Println(native.Row("native API: POST /api/v1/certificates, a fresh P-256 key and CSR each", native))
 	for _, r := range []struct {
 		name string
-		res  result
+		res  loadgen.Result
 	}{{"CMP ir, shared secret (PBM), implicit confirm", ir}, {"CMP cr, signed with a certificate, implicit confirm", cr}} {
-		fmt.Printf("| %s | %.1f | %.2f | %s | %s | %d | %s |\n", r.name, r.res.rate, r.res.rate/native.rate,
-			r.res.p50, r.res.p99, r.res.errors, r.res.cpu)
-		if r.res.firstErr != nil {
-			fmt.Printf("\nfirst error (%s): %v\n", r.name, r.res.firstErr)
+		fmt.Println(r.res.Row(r.name, native))
+		if r.res.FirstErr != nil {
+			fmt.Printf("\nfirst error (%s): %v\n", r.name, r.res.FirstErr)
 		}
 	}
 	return nil
 }
 
-type result struct {
-	rate     float64
-	p50, p99 time.Duration
-	errors   int64
-	cpu      time.Duration
-	firstErr error
-}
-
-// phase runs op from conc workers until duration or maxOps, and measures it.
-func phase(ctx context.Context, conc int, duration time.Duration, maxOps int, op func(ctx context.Context, worker int, n int64) error) result {
-	ctx, cancel := context.WithTimeout(ctx, duration)
-	defer cancel()
-	var next, fails atomic.Int64
-	var mu sync.Mutex
-	var lat []time.Duration
-	var firstErr error
-	start, cpu0 := time.Now(), cpuTime()
-	var wg sync.WaitGroup
-	for w := range conc {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				n := next.Add(1)
-				if n > int64(maxOps) {
-					return
-				}
-				t0 := time.Now()
-				err := op(ctx, w, n)
-				if ctx.Err() != nil {
-					return
-				}
-				mu.Lock()
-				if err != nil {
-					fails.Add(1)
-					if firstErr == nil {
-						firstErr = err
-					}
-				} else {
-					lat = append(lat, time.Since(t0))
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	elapsed, used := time.Since(start), cpuTime()-cpu0
-	slices.Sort(lat)
-	r := result{errors: fails.Load(), firstErr: firstErr}
-	if len(lat) > 0 {
-		r.rate = float64(len(lat)) / elapsed.Seconds()
-		r.p50, r.p99 = lat[len(lat)/2].Round(100*time.Microsecond), lat[len(lat)*99/100].Round(100*time.Microsecond)
-		r.cpu = (used / time.Duration(len(lat))).Round(10 * time.Microsecond)
-	}
-	return r
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func nativePhase(ctx context.Context, base string, hc *http.Client, conc int, duration time.Duration, maxOps int) result {
-	return phase(ctx, conc, duration, maxOps, func(ctx context.Context, _ int, n int64) error {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		name := fmt.Sprintf("n%d.bench.test", n)
-		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: name}, DNSNames: []string{name}}, key)
+// nativePhase enrolls through the REST API with a fresh key and CSR per
+// request, as each CMP enrollment generates its key.
+func nativePhase(ctx context.Context, s *loadgen.Signet, conc int, duration time.Duration, maxOps int) loadgen.Result {
+	return loadgen.Phase(ctx, conc, duration, maxOps, func(ctx context.Context, _ int, n int64) error {
+		csrs, err := loadgen.ECCSRs(1, fmt.Sprintf("n%d-", n))
 		if err != nil {
 			return err
 		}
-		body, _ := json.Marshal(map[string]string{"profile": "tls-server", "csr": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))})
-		_, err = api(ctx, hc, base+"/api/v1/certificates", body, http.StatusCreated)
+		body, _ := json.Marshal(map[string]string{"profile": "tls-server", "csr": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrs[0]}))})
+		_, err = s.Post(ctx, "/api/v1/certificates", "application/json", body, nil, http.StatusCreated)
 		return err
 	})
 }
 
-func api(ctx context.Context, hc *http.Client, url string, body []byte, want int) ([]byte, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return nil, fmt.Errorf("%s: status %d: %s", url, resp.StatusCode, b)
-	}
-	return b, nil
-}
-
 type sharedSecret struct{ ref, secret string }
 
-func createSecrets(ctx context.Context, base string, hc *http.Client, n int) ([]sharedSecret, error) {
+func createSecrets(ctx context.Context, sg *loadgen.Signet, n int) ([]sharedSecret, error) {
 	out := make([]sharedSecret, 0, n)
 	for range n {
-		b, err := api(ctx, hc, base+"/api/v1/cmp/secrets", []byte(`{"profile":"tls-server"}`), http.StatusCreated)
+		b, err := sg.Post(ctx, "/api/v1/cmp/secrets", "application/json", []byte(`{"profile":"tls-server"}`), nil, http.StatusCreated)
 		if err != nil {
 			return nil, err
 		}

@@ -13,8 +13,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -23,34 +21,23 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/smallstep/pkcs7"
 
-	"github.com/signet-pki/signet/internal/app"
-	"github.com/signet-pki/signet/internal/config"
+	"github.com/signet-pki/signet/bench/internal/loadgen"
 )
 
-const (
-	adminKey  = "bench-admin-key-0123456789abcdefghij"
-	challenge = "bench-static-challenge-0123456789"
-)
+const challenge = "bench-static-challenge-0123456789"
 
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each phase")
@@ -66,186 +53,54 @@ func main() {
 func run(duration time.Duration, maxOps, conc int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dir, err := os.MkdirTemp("", "signet-est-bench-")
+	s, err := loadgen.StartSignet(ctx, "est", conc, nil)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	cfg := config.Defaults()
-	cfg.DataDir, cfg.Listen, cfg.InsecureHTTP = dir, "127.0.0.1:0", true
-	cfg.AdminAPIKey, cfg.KeyPassphrase, cfg.LogLevel = adminKey, "bench-passphrase-123456", "error"
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ready := make(chan net.Addr, 1)
-	go func() { _ = a.Serve(ctx, ready) }()
-	base := "http://" + (<-ready).String()
-	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 4 * conc}}
+	defer s.Close()
 	fmt.Printf("Signet EST/SCEP benchmark — %s, GOMAXPROCS=%d, %s per phase, concurrency %d, SQLite synchronous=FULL\n\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), duration, conc)
 
-	native, err := nativePhase(ctx, base, hc, conc, duration, maxOps)
+	native, err := s.NativePhase(ctx, conc, duration, maxOps)
 	if err != nil {
 		return err
 	}
-	est, err := estPhase(ctx, base, hc, conc, duration, maxOps)
+	est, err := estPhase(ctx, s, conc, duration, maxOps)
 	if err != nil {
 		return err
 	}
-	scep, err := scepPhase(ctx, base, hc, conc, duration, maxOps)
+	scep, err := scepPhase(ctx, s, conc, duration, maxOps)
 	if err != nil {
 		return err
 	}
-	fmt.Println("| measurement | per second | ratio to native API | p50 | p99 | errors | CPU per operation |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Println(loadgen.TableHeader)
 	for _, r := range []struct {
 		name string
-		res  result
+		res  loadgen.Result
 	}{{"native API: POST /api/v1/certificates, P-256 CSR", native}, {"EST: simpleenroll, P-256 CSR, HTTP Basic (API key)", est},
 		{"SCEP: PKCSReq, RSA-2048, static challenge", scep}} {
-		fmt.Printf("| %s | %.1f | %.2f | %s | %s | %d | %s |\n", r.name, r.res.rate, r.res.rate/native.rate, r.res.p50, r.res.p99, r.res.errors, r.res.cpu)
-		if r.res.firstErr != nil {
-			fmt.Printf("\nfirst error (%s): %v\n", r.name, r.res.firstErr)
+		fmt.Println(r.res.Row(r.name, native))
+		if r.res.FirstErr != nil {
+			fmt.Printf("\nfirst error (%s): %v\n", r.name, r.res.FirstErr)
 		}
 	}
 	return nil
 }
 
-type result struct {
-	rate     float64
-	p50, p99 time.Duration
-	errors   int64
-	cpu      time.Duration
-	firstErr error
-}
-
-// phase runs op from conc workers until duration or maxOps, and measures it.
-func phase(ctx context.Context, conc int, duration time.Duration, maxOps int, op func(ctx context.Context, worker int, n int64) error) result {
-	ctx, cancel := context.WithTimeout(ctx, duration)
-	defer cancel()
-	var next, fails atomic.Int64
-	var mu sync.Mutex
-	var lat []time.Duration
-	var firstErr error
-	start, cpu0 := time.Now(), cpuTime()
-	var wg sync.WaitGroup
-	for w := range conc {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				n := next.Add(1)
-				if n > int64(maxOps) {
-					return
-				}
-				t0 := time.Now()
-				err := op(ctx, w, n)
-				if ctx.Err() != nil {
-					return
-				}
-				mu.Lock()
-				if err != nil {
-					fails.Add(1)
-					if firstErr == nil {
-						firstErr = err
-					}
-				} else {
-					lat = append(lat, time.Since(t0))
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	elapsed, used := time.Since(start), cpuTime()-cpu0
-	slices.Sort(lat)
-	r := result{errors: fails.Load(), firstErr: firstErr}
-	if len(lat) > 0 {
-		r.rate = float64(len(lat)) / elapsed.Seconds()
-		r.p50, r.p99 = lat[len(lat)/2].Round(100*time.Microsecond), lat[len(lat)*99/100].Round(100*time.Microsecond)
-		r.cpu = (used / time.Duration(len(lat))).Round(10 * time.Microsecond)
-	}
-	return r
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// ecCSRs makes n P-256 CSRs (DER) for distinct names.
-func ecCSRs(n int, prefix string) ([][]byte, error) {
-	out := make([][]byte, n)
-	for i := range out {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		name := fmt.Sprintf("%s%d.bench.test", prefix, i)
-		if out[i], err = x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: name},
-			DNSNames: []string{name}}, key); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-func post(ctx context.Context, hc *http.Client, url, contentType string, body []byte, header http.Header, want int) ([]byte, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	req.Header = header.Clone()
-	req.Header.Set("Content-Type", contentType)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != want {
-		return nil, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
-	}
-	return b, nil
-}
-
-func nativePhase(ctx context.Context, base string, hc *http.Client, conc int, duration time.Duration, maxOps int) (result, error) {
-	csrs, err := ecCSRs(64, "n")
-	if err != nil {
-		return result{}, err
-	}
-	bodies := make([][]byte, len(csrs))
-	for i, der := range csrs {
-		bodies[i], _ = json.Marshal(map[string]string{"profile": "tls-server",
-			"csr": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))})
-	}
-	h := http.Header{"Authorization": {"Bearer " + adminKey}}
-	return phase(ctx, conc, duration, maxOps, func(ctx context.Context, _ int, n int64) error {
-		_, err := post(ctx, hc, base+"/api/v1/certificates", "application/json", bodies[n%int64(len(bodies))], h, http.StatusCreated)
-		return err
-	}), nil
-}
-
 // estPhase is simpleenroll with the bootstrap admin's API key as the HTTP
 // Basic password, as a device configured with a service account would.
-func estPhase(ctx context.Context, base string, hc *http.Client, conc int, duration time.Duration, maxOps int) (result, error) {
-	csrs, err := ecCSRs(64, "e")
+func estPhase(ctx context.Context, s *loadgen.Signet, conc int, duration time.Duration, maxOps int) (loadgen.Result, error) {
+	csrs, err := loadgen.ECCSRs(64, "e")
 	if err != nil {
-		return result{}, err
+		return loadgen.Result{}, err
 	}
 	bodies := make([][]byte, len(csrs))
 	for i, der := range csrs {
 		bodies[i] = []byte(base64.StdEncoding.EncodeToString(der))
 	}
-	h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+adminKey))}}
-	return phase(ctx, conc, duration, maxOps, func(ctx context.Context, _ int, n int64) error {
-		b, err := post(ctx, hc, base+"/.well-known/est/tls-server/simpleenroll", "application/pkcs10", bodies[n%int64(len(bodies))], h, http.StatusOK)
+	h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+loadgen.AdminKey))}}
+	return loadgen.Phase(ctx, conc, duration, maxOps, func(ctx context.Context, _ int, n int64) error {
+		b, err := s.Post(ctx, "/.well-known/est/tls-server/simpleenroll", "application/pkcs10", bodies[n%int64(len(bodies))], h, http.StatusOK)
 		if err != nil {
 			return err
 		}
@@ -271,38 +126,39 @@ type scepClient struct {
 
 // scepPhase sends PKCSReq with the profile's static challenge, decrypting
 // each CertRep like a device.
-func scepPhase(ctx context.Context, base string, hc *http.Client, conc int, duration time.Duration, maxOps int) (result, error) {
+func scepPhase(ctx context.Context, s *loadgen.Signet, conc int, duration time.Duration, maxOps int) (loadgen.Result, error) {
+	base, hc := s.Base, s.Client
 	body, _ := json.Marshal(map[string]string{"challenge": challenge})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, base+"/api/v1/profiles/tls-server/static-challenge/scep", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Authorization", "Bearer "+loadgen.AdminKey)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return result{}, err
+		return loadgen.Result{}, err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return result{}, fmt.Errorf("set static challenge: %d", resp.StatusCode)
+		return loadgen.Result{}, fmt.Errorf("set static challenge: %d", resp.StatusCode)
 	}
 	resp, err = hc.Get(base + "/scep/tls-server?operation=GetCACert")
 	if err != nil {
-		return result{}, err
+		return loadgen.Result{}, err
 	}
 	caDER, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	ca, err := pkcs7.Parse(caDER)
 	if err != nil || len(ca.Certificates) == 0 {
-		return result{}, fmt.Errorf("GetCACert: %v", err)
+		return loadgen.Result{}, fmt.Errorf("GetCACert: %v", err)
 	}
 	ra := ca.Certificates[0]
 	clients := make([]*scepClient, conc)
 	for i := range clients {
 		if clients[i], err = newSCEPClient(fmt.Sprintf("s%d.bench.test", i)); err != nil {
-			return result{}, err
+			return loadgen.Result{}, err
 		}
 	}
-	return phase(ctx, conc, duration, maxOps, func(ctx context.Context, w int, n int64) error {
-		return clients[w].enroll(ctx, hc, base+"/scep/tls-server?operation=PKIOperation", ra, fmt.Sprintf("bench-%d", n))
+	return loadgen.Phase(ctx, conc, duration, maxOps, func(ctx context.Context, w int, n int64) error {
+		return clients[w].enroll(ctx, s, "/scep/tls-server?operation=PKIOperation", ra, fmt.Sprintf("bench-%d", n))
 	}), nil
 }
 
@@ -366,7 +222,7 @@ func csrWithChallenge(key *rsa.PrivateKey, name string) ([]byte, error) {
 		asn1.BitString{Bytes: sig, BitLength: len(sig) * 8}})
 }
 
-func (c *scepClient) enroll(ctx context.Context, hc *http.Client, url string, ra *x509.Certificate, tid string) error {
+func (c *scepClient) enroll(ctx context.Context, s *loadgen.Signet, path string, ra *x509.Certificate, tid string) error {
 	env, err := pkcs7.Encrypt(c.csr, []*x509.Certificate{ra})
 	if err != nil {
 		return err
@@ -390,7 +246,7 @@ func (c *scepClient) enroll(ctx context.Context, hc *http.Client, url string, ra
 	if err != nil {
 		return err
 	}
-	b, err := post(ctx, hc, url, "application/x-pki-message", msg, http.Header{}, http.StatusOK)
+	b, err := s.Post(ctx, path, "application/x-pki-message", msg, http.Header{}, http.StatusOK)
 	if err != nil {
 		return err
 	}

@@ -192,8 +192,8 @@ func (s *Signet) NativePhase(ctx context.Context, conc int, duration time.Durati
 	}), nil
 }
 
-// Post sends body to path as the admin (unless header carries other
-// credentials) and returns the answer's body when its status is want.
+// Post sends body to path with header, or as the admin when header is nil,
+// and returns the answer's body when its status is want.
 func (s *Signet) Post(ctx context.Context, path, contentType string, body []byte, header http.Header, want int) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Base+path, bytes.NewReader(body))
 	if err != nil {
@@ -201,8 +201,7 @@ func (s *Signet) Post(ctx context.Context, path, contentType string, body []byte
 	}
 	if header != nil {
 		req.Header = header.Clone()
-	}
-	if req.Header.Get("Authorization") == "" {
+	} else {
 		req.Header.Set("Authorization", "Bearer "+AdminKey)
 	}
 	req.Header.Set("Content-Type", contentType)

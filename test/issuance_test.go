@@ -225,3 +225,23 @@ func TestHealthAndPublicEndpointsNeedNoKey(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultClientProfileIssuesEveryKeyType: the tls-client profile a
+// fresh install creates issues RSA, ECDSA and Ed25519 client certificates
+// (its key usages pass zlint for each: RSA once failed on keyEncipherment
+// with clientAuth), as SCEP and EST devices with RSA keys need.
+func TestDefaultClientProfileIssuesEveryKeyType(t *testing.T) {
+	e := newEnv(t)
+	for _, kg := range []map[string]any{{"algorithm": "rsa", "bits": 2048}, {"algorithm": "ecdsa", "bits": 256}, {"algorithm": "ed25519"}} {
+		t.Run(fmt.Sprint(kg["algorithm"]), func(t *testing.T) {
+			m := e.Must(t, 201, "POST", "/api/v1/certificates", admin, map[string]any{
+				"profile": "tls-client", "keygen": kg, "subject": map[string]any{"common_name": "device-" + fmt.Sprint(kg["algorithm"])}}).Map(t)
+			name := "client-" + fmt.Sprint(kg["algorithm"])
+			e.verify(t, name, str(m, "certificate", "certificate_pem"), m["chain_pem"].(string))
+			out := testutil.Openssl(t, e.dir, "x509", "-in", filepath.Join(e.dir, name+".crt"), "-noout", "-ext", "keyUsage,extendedKeyUsage")
+			if !strings.Contains(out, "Digital Signature") || strings.Contains(out, "Key Encipherment") || !strings.Contains(out, "TLS Web Client Authentication") {
+				t.Fatalf("key usages of a tls-client certificate:\n%s", out)
+			}
+		})
+	}
+}

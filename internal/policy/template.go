@@ -257,7 +257,7 @@ func DefaultTLSClient() Template {
 		Subject: []SubjectRule{{Field: "common_name", Required: true}, {Field: "organization"}, {Field: "organizational_unit"},
 			{Field: "country"}, {Field: "province"}, {Field: "locality"}},
 		SANs:               SANRules{DNS: []string{"*"}, Email: []string{"*"}, URI: []string{"*"}},
-		KeyUsages:          []string{"digital_signature", "key_encipherment"},
+		KeyUsages:          []string{"digital_signature"},
 		ExtKeyUsages:       []string{"client_auth"},
 		MaxValidityDays:    397,
 		AllowKeyGeneration: true,

@@ -1,13 +1,10 @@
 package test
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -21,13 +18,13 @@ import (
 
 // infisicalClient calls the Infisical compatibility API as Infisical's clients do.
 type infisicalClient struct {
-	e     *env
-	base  string
-	token string
+	e      *env
+	prefix string // where the API is mounted
+	token  string
 }
 
 func newInfisical(e *env) *infisicalClient {
-	return &infisicalClient{e: e, base: e.URL + "/compat/infisical"}
+	return &infisicalClient{e: e, prefix: "/compat/infisical"}
 }
 
 type infResp struct {
@@ -38,44 +35,14 @@ type infResp struct {
 
 func (c *infisicalClient) do(t *testing.T, method, path string, body any, contentType ...string) *infResp {
 	t.Helper()
-	var rd io.Reader
-	ct := "application/json"
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		buf, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(buf)
-	}
+	var headers []string
 	if len(contentType) > 0 {
-		ct = contentType[0]
+		headers = []string{"Content-Type", contentType[0]}
 	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", ct)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.e.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &infResp{status: resp.StatusCode, raw: raw}
-	if err := json.Unmarshal(raw, &out.body); err != nil {
-		t.Fatalf("%s %s: %d, not a JSON object: %q", method, path, resp.StatusCode, raw)
+	r := c.e.Do(t, method, c.prefix+path, c.token, body, headers...)
+	out := &infResp{status: r.Status, raw: r.Body}
+	if err := json.Unmarshal(r.Body, &out.body); err != nil {
+		t.Fatalf("%s %s: %d, not a JSON object: %q", method, path, r.Status, r.Body)
 	}
 	return out
 }

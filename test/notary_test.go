@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,7 +20,7 @@ import (
 // notaryClient talks to the Notary compatibility API as Notary's clients do.
 type notaryClient struct {
 	e      *env
-	base   string
+	prefix string // where the API is mounted
 	bearer string
 	cookie *http.Cookie
 }
@@ -35,49 +34,20 @@ type notaryResp struct {
 
 func newNotary(t *testing.T, e *env) *notaryClient {
 	t.Helper()
-	return &notaryClient{e: e, base: e.URL + "/compat/notary"}
+	return &notaryClient{e: e, prefix: "/compat/notary"}
 }
 
 func (c *notaryClient) do(t *testing.T, method, path string, body any) *notaryResp {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		buf, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(buf)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+c.bearer)
-	}
+	var headers []string
 	if c.cookie != nil {
-		req.AddCookie(c.cookie)
+		headers = []string{"Cookie", c.cookie.Name + "=" + c.cookie.Value}
 	}
-	resp, err := c.e.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &notaryResp{status: resp.StatusCode, header: resp.Header, raw: raw}
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out.body); err != nil {
-			t.Fatalf("%s %s: %d, not a JSON object: %q", method, path, resp.StatusCode, raw)
+	r := c.e.Do(t, method, c.prefix+path, c.bearer, body, headers...)
+	out := &notaryResp{status: r.Status, header: r.Header, raw: r.Body}
+	if len(r.Body) > 0 {
+		if err := json.Unmarshal(r.Body, &out.body); err != nil {
+			t.Fatalf("%s %s: %d, not a JSON object: %q", method, path, r.Status, r.Body)
 		}
 	}
 	return out

@@ -62,3 +62,13 @@ func (c *ClientCerts) Authenticate(ctx context.Context, leaf *x509.Certificate) 
 	return &Principal{ID: owner.ID, Name: owner.Name, Kind: owner.Kind, OrgID: owner.OrgID, TeamIDs: owner.TeamIDs,
 		Roles: owner.Roles, Method: "client_certificate"}, nil
 }
+
+// CertificateHolder is who presents a certificate Signet issued to renew it
+// (EST simplereenroll, SCEP RenewalReq): holding the certificate's key, it
+// acts for the certificate's owner on that certificate only, as a
+// requester whose team is the owner. name is the certificate's subject
+// common name; method says how it authenticated.
+func CertificateHolder(rec *store.Certificate, name, method, sourceIP string) *Principal {
+	return &Principal{ID: "cert_" + rec.Serial, Name: name, Kind: "certificate", OrgID: rec.OrgID,
+		TeamIDs: []string{rec.Owner}, Roles: []string{RoleRequester}, Method: method, SourceIP: sourceIP}
+}

@@ -82,23 +82,30 @@ func newAPIKeyCreateCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// printNewKey shows a created key; the secret goes to standard output once,
-// the warning to standard error so `key=$(signet api-key create ...)` works.
+// printNewKey shows a created key, its secret once.
 func printNewKey(cmd *cobra.Command, output string, raw []byte) error {
-	warn := "This API key is shown only now and cannot be retrieved again: store it safely."
+	return printOnce(cmd, output, raw, apiKeyView, "key",
+		"This API key is shown only now and cannot be retrieved again: store it safely.")
+}
+
+// printOnce shows a created credential whose secret the server returns this
+// once: the secret (the answer's field secretField) goes to standard output,
+// the record and the warning to standard error, so that
+// `key=$(signet api-key create ...)` works.
+func printOnce(cmd *cobra.Command, output string, raw []byte, v view, secretField, warn string) error {
 	if output == outJSON {
 		fmt.Fprintln(cmd.ErrOrStderr(), warn)
 		return printJSON(cmd.OutOrStdout(), raw)
 	}
-	v, err := decode(raw)
+	doc, err := decode(raw)
 	if err != nil {
 		return err
 	}
-	if err := render(cmd.ErrOrStderr(), output, raw, apiKeyView); err != nil {
+	if err := render(cmd.ErrOrStderr(), output, raw, v); err != nil {
 		return err
 	}
 	fmt.Fprintln(cmd.ErrOrStderr(), warn)
-	_, err = fmt.Fprintln(cmd.OutOrStdout(), field(v, "key"))
+	_, err = fmt.Fprintln(cmd.OutOrStdout(), field(doc, secretField))
 	return err
 }
 

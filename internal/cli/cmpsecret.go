@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/spf13/cobra"
@@ -39,21 +38,8 @@ func newCMPSecretCreateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			warn := "This secret is shown only now and works for one enrollment: openssl cmp -ref <reference> -secret pass:<secret>."
-			if g.output == outJSON {
-				fmt.Fprintln(cmd.ErrOrStderr(), warn)
-				return printJSON(cmd.OutOrStdout(), raw)
-			}
-			v, err := decode(raw)
-			if err != nil {
-				return err
-			}
-			if err := render(cmd.ErrOrStderr(), g.output, raw, cmpSecretView); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.ErrOrStderr(), warn)
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), field(v, "secret"))
-			return err
+			return printOnce(cmd, g.output, raw, cmpSecretView, "secret",
+				"This secret is shown only now and works for one enrollment: openssl cmp -ref <reference> -secret pass:<secret>.")
 		}}
 	f := cmd.Flags()
 	f.StringVar(&profile, "profile", "", "profile the secret enrolls with (required)")

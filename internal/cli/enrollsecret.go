@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/spf13/cobra"
@@ -44,21 +43,8 @@ func newEnrollSecretCreateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			warn := "This enrollment secret is shown only now and works once: hand it to the device."
-			if g.output == outJSON {
-				fmt.Fprintln(cmd.ErrOrStderr(), warn)
-				return printJSON(cmd.OutOrStdout(), raw)
-			}
-			v, err := decode(raw)
-			if err != nil {
-				return err
-			}
-			if err := render(cmd.ErrOrStderr(), g.output, raw, enrollSecretView); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.ErrOrStderr(), warn)
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), field(v, "secret"))
-			return err
+			return printOnce(cmd, g.output, raw, enrollSecretView, "secret",
+				"This enrollment secret is shown only now and works once: hand it to the device.")
 		}}
 	f := cmd.Flags()
 	f.StringVar(&profile, "profile", "", "profile the secret enrolls with (required)")

@@ -332,7 +332,7 @@ func (s *Service) pollReq(ctx context.Context, x *exchange) (*response, error) {
 // client's behalf (a requester may not read other principals' requests).
 func (s *Service) readerCtx(ctx context.Context, x *exchange) context.Context {
 	return auth.WithPrincipal(ctx, &auth.Principal{ID: "cmp", Name: "CMP server", Kind: "cmp", OrgID: x.prof.Profile.OrgID,
-		Roles: []string{auth.RoleAuditor}, Method: "cmp", SourceIP: sourceIP(x.r)})
+		Roles: []string{auth.RoleAuditor}, Method: "cmp", SourceIP: auth.SourceIP(x.r)})
 }
 
 // certConf takes the client's confirmation; a rejected certificate is

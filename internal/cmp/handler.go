@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -155,7 +154,7 @@ func (s *Service) audit(x *exchange, ce *cmpError) {
 	if !ok || ce.decided || s.auditor == nil {
 		return
 	}
-	ref := audit.Refusal{SourceIP: sourceIP(x.r), Method: x.r.Method, Path: x.r.URL.Path, Err: problem.Unauthorized(code, "%s", ce.text)}
+	ref := audit.Refusal{SourceIP: auth.SourceIP(x.r), Method: x.r.Method, Path: x.r.URL.Path, Err: problem.Unauthorized(code, "%s", ce.text)}
 	if x.authenticated() {
 		ref.Principal, ref.Err = x.principal, problem.Forbidden(code, "%s", ce.text)
 	}
@@ -220,15 +219,14 @@ func (s *Service) resolveProfile(ctx context.Context, x *exchange, name string) 
 		return &cmpError{fail: failBadRequest, text: "the path is /cmp/{profile} or /.well-known/cmp[/p/{profile}][/{operation}]",
 			status: http.StatusNotFound}
 	}
-	prof, err := s.profiles.Resolve(ctx, name)
-	if err != nil {
-		if problem.KindOf(err) == problem.KindNotFound {
-			return &cmpError{fail: failBadRequest, text: "no CMP endpoint for profile " + name, status: http.StatusNotFound}
-		}
-		return err
-	}
-	if prof.Profile.Status != "active" || !slices.Contains(prof.Profile.EnrollmentMethods, method) {
+	prof, err := profile.ResolveOffered(ctx, s.profiles, name, method)
+	switch {
+	case problem.Is(err, profile.CodeNotOffered):
 		return &cmpError{fail: failBadRequest, text: "profile " + name + " does not offer CMP", status: http.StatusNotFound}
+	case problem.KindOf(err) == problem.KindNotFound:
+		return &cmpError{fail: failBadRequest, text: "no CMP endpoint for profile " + name, status: http.StatusNotFound}
+	case err != nil:
+		return err
 	}
 	iss, err := s.cas.Issuer(ctx, prof.Profile.CAID)
 	if err != nil {
@@ -278,7 +276,7 @@ func (s *Service) authenticateMAC(ctx context.Context, x *exchange) error {
 	}
 	x.secret, x.secretKey = k, secret
 	x.principal = &auth.Principal{ID: k.obj.ID, Name: "CMP shared secret " + k.obj.ID, Kind: "cmp_secret", OrgID: k.OrgID,
-		Roles: []string{auth.RoleRequester}, Method: "cmp_secret", SourceIP: sourceIP(x.r)}
+		Roles: []string{auth.RoleRequester}, Method: "cmp_secret", SourceIP: auth.SourceIP(x.r)}
 	return nil
 }
 
@@ -304,7 +302,7 @@ func (s *Service) authenticateSignature(ctx context.Context, x *exchange) error 
 		return fail(failBadMessageCheck, "the message protection does not verify")
 	}
 	reader := &auth.Principal{ID: "cmp", Name: "CMP server", Kind: "cmp", OrgID: x.prof.Profile.OrgID,
-		Roles: []string{auth.RoleAuditor}, Method: "cmp", SourceIP: sourceIP(x.r)}
+		Roles: []string{auth.RoleAuditor}, Method: "cmp", SourceIP: auth.SourceIP(x.r)}
 	rec, err := s.issuance.GetCertificate(auth.WithPrincipal(ctx, reader), certutil.SerialHex(cert.SerialNumber))
 	if err != nil || !bytes.Equal(rec.DER, cert.Raw) {
 		return fail(failSignerNotTrusted, "the protection certificate is not in this profile's organization")
@@ -317,7 +315,7 @@ func (s *Service) authenticateSignature(ctx context.Context, x *exchange) error 
 	}
 	x.cert, x.certRecord = cert, rec
 	x.principal = &auth.Principal{ID: rec.Owner, Name: "CMP: holder of certificate " + rec.Serial, Kind: "cmp_certificate",
-		OrgID: rec.OrgID, Roles: []string{auth.RoleRequester}, Method: "cmp_signature", SourceIP: sourceIP(x.r)}
+		OrgID: rec.OrgID, Roles: []string{auth.RoleRequester}, Method: "cmp_signature", SourceIP: auth.SourceIP(x.r)}
 	return nil
 }
 
@@ -334,12 +332,4 @@ func (x *exchange) authID() string {
 
 func (x *exchange) ctx(ctx context.Context) context.Context {
 	return auth.WithPrincipal(ctx, x.principal)
-}
-
-func sourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

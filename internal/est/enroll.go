@@ -67,7 +67,7 @@ func readCSR(w http.ResponseWriter, r *http.Request) ([]byte, *x509.CertificateR
 // an API key with its principal's name, or a user's password), or an
 // enrollment secret in the CSR's challengePassword.
 func (s *Service) authenticate(r *http.Request, csr *x509.CertificateRequest) (*credential, error) {
-	ctx, ip := r.Context(), sourceIP(r)
+	ctx, ip := r.Context(), auth.SourceIP(r)
 	user, pass, basic := r.BasicAuth()
 	// A client certificate that maps to no principal (a device's own,
 	// owned by the secret that enrolled it) may still come with a secret.
@@ -151,7 +151,7 @@ func (s *Service) simpleEnroll(w http.ResponseWriter, r *http.Request, prof *pro
 		if used, err = s.d.Secrets.Consume(r.Context(), cred.secret, use); err != nil {
 			return err
 		}
-		cred.principal = used.Principal(sourceIP(r))
+		cred.principal = used.Principal(auth.SourceIP(r))
 	}
 	ctx := auth.WithPrincipal(r.Context(), cred.principal)
 	in := issuance.EnrollInput{Profile: prof.Profile.ID, Method: Method}
@@ -228,7 +228,7 @@ func (s *Service) poll(w http.ResponseWriter, r *http.Request, o *store.Protocol
 		if err != nil {
 			return err
 		}
-		cred.principal = used.Principal(sourceIP(r))
+		cred.principal = used.Principal(auth.SourceIP(r))
 	}
 	if cred.principal.ID != p.Caller {
 		return problem.Forbidden("not_requester", "this enrollment belongs to another client")
@@ -282,10 +282,7 @@ func (s *Service) simpleReenroll(w http.ResponseWriter, r *http.Request, prof *p
 	if err := sameNames(csr, leaf); err != nil {
 		return err
 	}
-	// The holder of the certificate's key acts for the certificate's owner,
-	// on that certificate only: a requester whose "team" is the owner.
-	p := &auth.Principal{ID: "cert_" + old.Serial, Name: leaf.Subject.CommonName, Kind: "certificate", OrgID: old.OrgID,
-		TeamIDs: []string{old.Owner}, Roles: []string{auth.RoleRequester}, Method: "client_certificate", SourceIP: sourceIP(r)}
+	p := auth.CertificateHolder(old, leaf.Subject.CommonName, "client_certificate", auth.SourceIP(r))
 	ctx := auth.WithPrincipal(r.Context(), p)
 	res, err := s.d.Issuance.Renew(ctx, old.Serial, issuance.RenewInput{Method: Method, Profile: prof.Profile.ID,
 		CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))})

@@ -193,17 +193,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // profile resolves a label to an active profile that allows EST; any
 // other profile is as absent as an unknown one.
 func (s *Service) profile(ctx context.Context, label string) (*profile.Resolved, error) {
-	prof, err := s.d.Profiles.Resolve(ctx, label)
+	prof, err := profile.ResolveOffered(ctx, s.d.Profiles, label, Method)
 	if problem.KindOf(err) == problem.KindNotFound {
 		return nil, &estError{status: http.StatusNotFound, msg: "no EST service for this label"}
 	}
-	if err != nil {
-		return nil, err
-	}
-	if prof.Profile.Status != "active" || !slices.Contains(prof.Profile.EnrollmentMethods, Method) {
-		return nil, &estError{status: http.StatusNotFound, msg: "no EST service for this label"}
-	}
-	return prof, nil
+	return prof, err
 }
 
 // caCerts answers the profile's CA chain (the issuing CA up to its root)
@@ -236,13 +230,4 @@ func (s *Service) csrAttrs(w http.ResponseWriter, prof *profile.Resolved) error 
 	}
 	writeBase64(w, http.StatusOK, "application/csrattrs", der)
 	return nil
-}
-
-// sourceIP is the client's address, for the audit log.
-func sourceIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = strings.Trim(host[:i], "[]")
-	}
-	return host
 }

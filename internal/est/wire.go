@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/internal/audit"
+	"github.com/signet-pki/signet/internal/auth"
 	"github.com/signet-pki/signet/internal/certutil"
 	"github.com/signet-pki/signet/internal/policy"
 	"github.com/signet-pki/signet/internal/problem"
@@ -268,7 +269,7 @@ func (s *Service) audit(r *http.Request, status int, msg string, err error) {
 			pe = problem.Unauthorized("est_refused", "%s", msg)
 		}
 	}
-	if aerr := s.d.Audit.RecordRefusal(r.Context(), audit.Refusal{SourceIP: sourceIP(r), Method: r.Method, Path: r.URL.Path, Err: pe}); aerr != nil {
+	if aerr := s.d.Audit.RecordRefusal(r.Context(), audit.Refusal{SourceIP: auth.SourceIP(r), Method: r.Method, Path: r.URL.Path, Err: pe}); aerr != nil {
 		s.log.WarnContext(r.Context(), "could not audit a refused EST request", "err", aerr)
 	}
 }

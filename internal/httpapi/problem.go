@@ -21,28 +21,6 @@ type problemDoc struct {
 	RequestID  string              `json:"request_id,omitempty"`
 }
 
-// statusOf is the one mapping from domain error kinds to HTTP status codes.
-func statusOf(k problem.Kind) int {
-	switch k {
-	case problem.KindInvalid:
-		return http.StatusBadRequest
-	case problem.KindNotFound:
-		return http.StatusNotFound
-	case problem.KindConflict:
-		return http.StatusConflict
-	case problem.KindUnauthorized:
-		return http.StatusUnauthorized
-	case problem.KindForbidden:
-		return http.StatusForbidden
-	case problem.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case problem.KindUnavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
-	}
-}
-
 // writeError renders err as a problem document. Errors that are not domain
 // problems are logged and reported as a generic 500 so internals never leak.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
@@ -60,7 +38,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
 		pe = problem.New(problem.KindInternal, "internal_error", "an internal error occurred; it has been logged")
 	}
-	status := statusOf(pe.Kind)
+	status := problem.HTTPStatus(pe.Kind)
 	if pe.Kind == problem.KindInternal && pe.Err != nil {
 		log.ErrorContext(r.Context(), "internal error", "err", pe.Err)
 	}

@@ -2,12 +2,15 @@
 //
 // Services never know about HTTP; they return a *problem.Error carrying a Kind
 // (what sort of failure) and a stable machine Code. Each transport maps Kind to
-// its own status codes and envelope in exactly one place.
+// its own status codes and envelope in exactly one place; Signet's own HTTP
+// surfaces (the REST API and the web console) share HTTPStatus, so a page
+// and the API it mirrors agree.
 package problem
 
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Kind classifies a failure; transports map it to a status code.
@@ -43,6 +46,30 @@ func (k Kind) String() string {
 		return "unavailable"
 	default:
 		return "internal"
+	}
+}
+
+// HTTPStatus is the status Signet's REST API and web console answer a kind
+// with. Device and vendor-compatible protocols whose wire formats say
+// otherwise map kinds themselves.
+func HTTPStatus(k Kind) int {
+	switch k {
+	case KindInvalid:
+		return http.StatusBadRequest
+	case KindNotFound:
+		return http.StatusNotFound
+	case KindConflict:
+		return http.StatusConflict
+	case KindUnauthorized:
+		return http.StatusUnauthorized
+	case KindForbidden:
+		return http.StatusForbidden
+	case KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case KindUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
 	}
 }
 

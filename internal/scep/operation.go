@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -165,7 +164,7 @@ func (s *Service) enrollFailed(ctx context.Context, req *request, err error) (*c
 // one-time secret (consumed for this transaction) or the profile's static
 // challenge.
 func (s *Service) authorize(r *http.Request, prof *profile.Resolved, csr *x509.CertificateRequest, challenge, tx string) (*auth.Principal, *enrollsecret.Used, error) {
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	ip := auth.SourceIP(r)
 	if _, ok := enrollsecret.SecretID(challenge); ok {
 		used, err := s.d.Secrets.Consume(r.Context(), challenge, enrollsecret.Use{ProfileID: prof.Profile.ID, Protocol: Method,
 			CommonName: csr.Subject.CommonName, For: tx})
@@ -283,10 +282,7 @@ func (s *Service) renew(r *http.Request, prof *profile.Resolved, req *request, c
 		s.refused(ctx, req, err.Error())
 		return fail(failBadRequest), nil
 	}
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	// The holder of the certificate's key acts for its owner, on that certificate only.
-	p := &auth.Principal{ID: "cert_" + old.Serial, Name: req.signer.Subject.CommonName, Kind: "certificate", OrgID: old.OrgID,
-		TeamIDs: []string{old.Owner}, Roles: []string{auth.RoleRequester}, Method: "scep_renewal", SourceIP: ip}
+	p := auth.CertificateHolder(old, req.signer.Subject.CommonName, "scep_renewal", auth.SourceIP(r))
 	res, err := s.d.Issuance.Renew(auth.WithPrincipal(ctx, p), old.Serial, issuance.RenewInput{Method: Method, Profile: prof.Profile.ID, CSR: csrPEM})
 	if err != nil {
 		return s.enrollFailed(ctx, req, err)
@@ -354,8 +350,7 @@ func (s *Service) audit(r *http.Request, err error) {
 	if s.d.Audit == nil || pe == nil {
 		return
 	}
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if aerr := s.d.Audit.RecordRefusal(r.Context(), audit.Refusal{SourceIP: ip, Method: r.Method, Path: r.URL.Path, Err: pe}); aerr != nil {
+	if aerr := s.d.Audit.RecordRefusal(r.Context(), audit.Refusal{SourceIP: auth.SourceIP(r), Method: r.Method, Path: r.URL.Path, Err: pe}); aerr != nil {
 		s.log.WarnContext(r.Context(), "could not audit a refused SCEP request", "err", aerr)
 	}
 }

@@ -26,7 +26,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -211,17 +210,11 @@ func (s *Service) profile(ctx context.Context, label string) (*profile.Resolved,
 	if label == "" {
 		return nil, httpErr(http.StatusNotFound, "name a profile: /scep/{profile}")
 	}
-	prof, err := s.d.Profiles.Resolve(ctx, label)
+	prof, err := profile.ResolveOffered(ctx, s.d.Profiles, label, Method)
 	if problem.KindOf(err) == problem.KindNotFound {
 		return nil, httpErr(http.StatusNotFound, "no SCEP service for this profile")
 	}
-	if err != nil {
-		return nil, err
-	}
-	if prof.Profile.Status != "active" || !slices.Contains(prof.Profile.EnrollmentMethods, Method) {
-		return nil, httpErr(http.StatusNotFound, "no SCEP service for this profile")
-	}
-	return prof, nil
+	return prof, err
 }
 
 // caCert answers the RA certificate and the CA chain as a degenerate

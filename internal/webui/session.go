@@ -95,7 +95,7 @@ func (u *UI) authenticate(r *http.Request) (*session, error) {
 	if p.Method != "session" {
 		return nil, problem.Unauthorized("not_a_session", "the cookie does not hold a login session")
 	}
-	p.SourceIP = clientIP(r)
+	p.SourceIP = auth.SourceIP(r)
 	return &session{principal: p, csrf: csrfToken(c.Value)}, nil
 }
 
@@ -160,7 +160,7 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		u.showLogin(w, r, http.StatusForbidden, v)
 		return
 	}
-	s, err := u.d.Directory.Login(r.Context(), u.d.APIKeys, v.Username, r.PostFormValue("password"), clientIP(r))
+	s, err := u.d.Directory.Login(r.Context(), u.d.APIKeys, v.Username, r.PostFormValue("password"), auth.SourceIP(r))
 	if err != nil {
 		if problem.KindOf(err) != problem.KindUnauthorized {
 			u.fail(w, r, err)

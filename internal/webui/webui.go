@@ -14,7 +14,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -224,7 +223,7 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if pe.Kind == problem.KindUnauthorized || pe.Kind == problem.KindForbidden {
 		u.refused(r, pe)
 	}
-	status := statusOf(pe.Kind)
+	status := problem.HTTPStatus(pe.Kind)
 	title := map[int]string{400: "Invalid request", 401: "Sign in required", 403: "Forbidden", 404: "Not found",
 		409: "Conflict", 413: "Too large", 503: "Unavailable"}[status]
 	if title == "" {
@@ -245,39 +244,10 @@ func (u *UI) refused(r *http.Request, pe *problem.Error) {
 	if s := sessionFrom(r.Context()); s != nil {
 		p = s.principal
 	}
-	if err := u.d.Audit.RecordRefusal(r.Context(), audit.Refusal{Principal: p, SourceIP: clientIP(r), Method: r.Method,
+	if err := u.d.Audit.RecordRefusal(r.Context(), audit.Refusal{Principal: p, SourceIP: auth.SourceIP(r), Method: r.Method,
 		Path: r.URL.Path, Err: pe}); err != nil {
 		u.d.Log.WarnContext(r.Context(), "could not audit a refused web UI request", "err", err)
 	}
-}
-
-// statusOf maps a problem kind to the page's status code.
-func statusOf(k problem.Kind) int {
-	switch k {
-	case problem.KindInvalid:
-		return http.StatusBadRequest
-	case problem.KindNotFound:
-		return http.StatusNotFound
-	case problem.KindConflict:
-		return http.StatusConflict
-	case problem.KindUnauthorized:
-		return http.StatusUnauthorized
-	case problem.KindForbidden:
-		return http.StatusForbidden
-	case problem.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case problem.KindUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return ""
-	}
-	return host
 }
 
 // redirect answers a successful form post (post/redirect/get), with a

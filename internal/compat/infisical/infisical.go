@@ -14,20 +14,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
+	"github.com/signet-pki/signet/internal/compat"
 	"github.com/signet-pki/signet/internal/issuance"
 	"github.com/signet-pki/signet/internal/problem"
 	"github.com/signet-pki/signet/internal/store"
@@ -72,15 +69,9 @@ type Keys interface {
 	Create(ctx context.Context, in auth.NewKey) (*store.APIKey, string, error)
 }
 
-// Refusals audits refused requests (decision 10: the transport records
-// them, since only it knows the route).
-type Refusals interface {
-	RecordRefusal(ctx context.Context, r audit.Refusal) error
-}
-
 // Deps are the services the API is built over.
 type Deps struct {
-	Audit    Refusals // nil: refusals are not audited (tests of the handler alone)
+	Audit    compat.Refusals // nil: refusals are not audited (tests of the handler alone)
 	Issuance Issuance
 	Profiles Profiles
 	CAs      CAs
@@ -91,8 +82,9 @@ type Deps struct {
 
 // Handler is the Infisical API, served from the root ("/api/...").
 type Handler struct {
-	d   Deps
-	mux *http.ServeMux
+	d    Deps
+	mux  *http.ServeMux
+	gate compat.Gate
 }
 
 // New builds the handler.
@@ -104,8 +96,9 @@ func New(d Deps) *Handler {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{d: d, mux: http.NewServeMux()}
-	public := func(pattern string, fn handlerFunc) { h.mux.HandleFunc(pattern, h.serve(fn, false)) }
-	authed := func(pattern string, fn handlerFunc) { h.mux.HandleFunc(pattern, h.serve(fn, true)) }
+	h.gate = compat.Gate{MaxBody: maxBody, Authenticate: h.authenticate, Fail: h.fail, Audit: d.Audit, Logger: d.Logger}
+	public := func(pattern string, fn compat.HandlerFunc) { h.mux.HandleFunc(pattern, h.gate.Serve(fn, false)) }
+	authed := func(pattern string, fn compat.HandlerFunc) { h.mux.HandleFunc(pattern, h.gate.Serve(fn, true)) }
 	public("GET /api/status", h.status)
 	public("POST /api/v1/auth/universal-auth/login", h.login)
 	for _, v := range []string{"v1", "v2", "v3"} {
@@ -130,29 +123,6 @@ func New(d Deps) *Handler {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-type handlerFunc func(http.ResponseWriter, *http.Request) error
-
-func (h *Handler) serve(fn handlerFunc, authenticate bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		if authenticate {
-			p, err := h.authenticate(r)
-			if err != nil {
-				h.refused(r, nil, err)
-				h.fail(w, r, err)
-				return
-			}
-			r = r.WithContext(auth.WithPrincipal(r.Context(), p))
-		}
-		if err := fn(w, r); err != nil {
-			if authenticate {
-				h.refused(r, auth.PrincipalFrom(r.Context()), err)
-			}
-			h.fail(w, r, err)
-		}
-	}
-}
-
 // authenticate takes an access token (or any Signet API key) as a bearer.
 func (h *Handler) authenticate(r *http.Request) (*auth.Principal, error) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -163,16 +133,8 @@ func (h *Handler) authenticate(r *http.Request) (*auth.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.SourceIP = sourceIP(r)
+	p.SourceIP = auth.SourceIP(r)
 	return p, nil
-}
-
-func sourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -200,47 +162,23 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 		"message": msg, "error": errorNames[status]})
 }
 
+// fail renders an error in Infisical's format; internal failures are
+// logged and answered without detail.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		writeError(w, http.StatusRequestEntityTooLarge, "Request body is too large")
-		return
-	}
-	pe := problem.As(err)
-	if pe == nil {
-		if errors.Is(err, store.ErrUnavailable) {
-			writeError(w, http.StatusServiceUnavailable, "Service unavailable")
-			return
-		}
+	status, pe := compat.Classify(err)
+	var msg string
+	switch {
+	case status == http.StatusInternalServerError:
 		h.d.Logger.ErrorContext(r.Context(), "infisical API failure", "err", err, "method", r.Method, "path", r.URL.Path)
-		writeError(w, http.StatusInternalServerError, "Something went wrong")
-		return
-	}
-	msg := pe.Message
-	if len(pe.Violations) > 0 {
-		parts := make([]string, 0, len(pe.Violations))
-		for _, v := range pe.Violations {
-			parts = append(parts, fmt.Sprintf("%s: %s", v.Field, v.Message))
-		}
-		msg += " (" + strings.Join(parts, "; ") + ")"
-	}
-	switch pe.Kind {
-	case problem.KindInvalid, problem.KindConflict:
-		writeError(w, http.StatusBadRequest, msg)
-	case problem.KindNotFound:
-		writeError(w, http.StatusNotFound, msg)
-	case problem.KindUnauthorized:
-		writeError(w, http.StatusUnauthorized, msg)
-	case problem.KindForbidden:
-		writeError(w, http.StatusForbidden, msg)
-	case problem.KindTooLarge:
-		writeError(w, http.StatusRequestEntityTooLarge, msg)
-	case problem.KindUnavailable:
-		writeError(w, http.StatusServiceUnavailable, msg)
+		msg = "Something went wrong"
+	case pe != nil:
+		msg = pe.Message + compat.Violations(pe)
+	case status == http.StatusRequestEntityTooLarge:
+		msg = "Request body is too large"
 	default:
-		h.d.Logger.ErrorContext(r.Context(), "infisical API failure", "err", err, "method", r.Method, "path", r.URL.Path)
-		writeError(w, http.StatusInternalServerError, "Something went wrong")
+		msg = "Service unavailable"
 	}
+	writeError(w, status, msg)
 }
 
 // decode reads a JSON body, or a form body when the client sends one
@@ -314,13 +252,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	if problem.KindOf(err) == problem.KindUnauthorized {
 		bad := problem.Unauthorized("invalid_credentials", "Invalid credentials")
-		h.refused(r, nil, bad)
+		h.gate.Refused(r, nil, bad)
 		return bad
 	}
 	if err != nil {
 		return err
 	}
-	p.SourceIP = sourceIP(r)
+	p.SourceIP = auth.SourceIP(r)
 	exp := h.d.Now().Add(AccessTokenTTL)
 	_, token, err := h.d.Keys.Create(auth.WithPrincipal(ctx, p), auth.NewKey{Name: "session", Roles: p.Roles, ExpiresAt: &exp})
 	if err != nil {
@@ -349,38 +287,12 @@ func (h *Handler) profileFor(ctx context.Context, profileRef, caRef string) (*st
 	if err != nil {
 		return nil, err
 	}
-	var best *store.Profile
-	cursor := ""
-	for {
-		ps, next, err := h.d.Profiles.ListProfiles(ctx, store.ListQuery{Limit: 200, Cursor: cursor})
-		if err != nil {
-			return nil, err
-		}
-		for i := range ps {
-			p := ps[i]
-			if p.CAID == ca.ID && p.Status == "active" && slices.Contains(p.EnrollmentMethods, Method) && (best == nil || p.Name < best.Name) {
-				best = &p
-			}
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
+	best, err := compat.ProfileOfCA(ctx, h.d.Profiles, ca.ID, Method)
+	if err != nil {
+		return nil, err
 	}
 	if best == nil {
 		return nil, problem.Invalid("no_infisical_profile", "No active profile of CA %s allows enrollment over %q", ca.Name, Method)
 	}
 	return best, nil
-}
-
-// refused records a 401 or 403 in the audit log, with the vendor path.
-func (h *Handler) refused(r *http.Request, p *auth.Principal, err error) {
-	pe := problem.As(err)
-	if h.d.Audit == nil || pe == nil || (pe.Kind != problem.KindUnauthorized && pe.Kind != problem.KindForbidden) {
-		return
-	}
-	if err := h.d.Audit.RecordRefusal(r.Context(), audit.Refusal{Principal: p, SourceIP: sourceIP(r), Method: r.Method,
-		Path: r.URL.Path, Err: pe}); err != nil {
-		h.d.Logger.WarnContext(r.Context(), "could not audit a refused request", "err", err)
-	}
 }

@@ -61,7 +61,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if in.Password == "" {
 		return problem.Invalid("password_required", "password is required")
 	}
-	sess, err := h.d.Directory.Login(r.Context(), h.d.Keys, name, in.Password, sourceIP(r))
+	sess, err := h.d.Directory.Login(r.Context(), h.d.Keys, name, in.Password, auth.SourceIP(r))
 	if err != nil {
 		if problem.KindOf(err) == problem.KindUnauthorized {
 			writeError(w, http.StatusUnauthorized, "invalid credentials")

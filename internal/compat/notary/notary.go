@@ -12,18 +12,14 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
+	"github.com/signet-pki/signet/internal/compat"
 	"github.com/signet-pki/signet/internal/issuance"
 	"github.com/signet-pki/signet/internal/problem"
 	"github.com/signet-pki/signet/internal/store"
@@ -81,15 +77,9 @@ type Objects interface {
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
 }
 
-// Refusals audits refused requests (decision 10: the transport records
-// them, since only it knows the route).
-type Refusals interface {
-	RecordRefusal(ctx context.Context, r audit.Refusal) error
-}
-
 // Deps are the services the API is built over.
 type Deps struct {
-	Audit     Refusals // nil: refusals are not audited (tests of the handler alone)
+	Audit     compat.Refusals // nil: refusals are not audited (tests of the handler alone)
 	Store     Objects
 	Issuance  Issuance
 	CAs       CAs
@@ -104,8 +94,9 @@ type Deps struct {
 
 // Handler is the Notary API, served from the root ("/api/v1/...", "/login").
 type Handler struct {
-	d   Deps
-	mux *http.ServeMux
+	d    Deps
+	mux  *http.ServeMux
+	gate compat.Gate
 }
 
 // New builds the handler.
@@ -120,17 +111,14 @@ func New(d Deps) *Handler {
 		d.Version = "signet"
 	}
 	h := &Handler{d: d, mux: http.NewServeMux()}
+	h.gate = compat.Gate{MaxBody: maxBody, Authenticate: h.authenticate, Fail: h.fail, Audit: d.Audit, Logger: d.Logger}
 	h.routes()
 	return h
 }
 
 func (h *Handler) routes() {
-	public := func(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
-		h.mux.HandleFunc(pattern, h.serve(fn, false))
-	}
-	authed := func(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
-		h.mux.HandleFunc(pattern, h.serve(fn, true))
-	}
+	public := func(pattern string, fn compat.HandlerFunc) { h.mux.HandleFunc(pattern, h.gate.Serve(fn, false)) }
+	authed := func(pattern string, fn compat.HandlerFunc) { h.mux.HandleFunc(pattern, h.gate.Serve(fn, true)) }
 	public("GET /status", h.status)
 	public("POST /login", h.login)
 	public("POST /logout", h.logout)
@@ -173,29 +161,6 @@ func (h *Handler) otherMethod(r *http.Request) bool {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-// serve authenticates (when asked), bounds the body and renders errors in
-// Notary's format.
-func (h *Handler) serve(fn func(http.ResponseWriter, *http.Request) error, authenticate bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		if authenticate {
-			p, err := h.authenticate(r)
-			if err != nil {
-				h.refused(r, nil, err)
-				h.fail(w, r, err)
-				return
-			}
-			r = r.WithContext(auth.WithPrincipal(r.Context(), p))
-		}
-		if err := fn(w, r); err != nil {
-			if authenticate {
-				h.refused(r, auth.PrincipalFrom(r.Context()), err)
-			}
-			h.fail(w, r, err)
-		}
-	}
-}
-
 // authenticate accepts the session token (or a Signet API key) from the
 // user_token cookie or an Authorization: Bearer header.
 func (h *Handler) authenticate(r *http.Request) (*auth.Principal, error) {
@@ -216,16 +181,8 @@ func (h *Handler) authenticate(r *http.Request) (*auth.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.SourceIP = sourceIP(r)
+	p.SourceIP = auth.SourceIP(r)
 	return p, nil
-}
-
-func sourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // envelope carries a payload under both generations' keys: the seed's
@@ -274,52 +231,28 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // fail maps a domain error to Notary's status and message. Internal
 // failures are logged and answered without detail.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-		return
-	}
-	pe := problem.As(err)
-	if pe == nil {
-		if errors.Is(err, store.ErrUnavailable) {
-			writeError(w, http.StatusServiceUnavailable, "service unavailable")
-			return
-		}
-		h.d.Logger.ErrorContext(r.Context(), "notary API failure", "err", err, "method", r.Method, "path", r.URL.Path)
-		writeError(w, http.StatusInternalServerError, "internal server error")
-		return
-	}
-	status := http.StatusInternalServerError
-	msg := pe.Message
-	switch pe.Kind {
-	case problem.KindInvalid:
-		status = http.StatusBadRequest
-		msg = "invalid request: " + pe.Message
-	case problem.KindNotFound:
-		status, msg = http.StatusNotFound, "not found"
-	case problem.KindConflict:
-		status = http.StatusBadRequest
-	case problem.KindUnauthorized:
-		status, msg = http.StatusUnauthorized, "unauthorized"
-	case problem.KindForbidden:
-		status = http.StatusForbidden
-		msg = "forbidden: " + pe.Message
-	case problem.KindTooLarge:
-		status = http.StatusRequestEntityTooLarge
-	case problem.KindUnavailable:
-		status = http.StatusServiceUnavailable
-	default:
+	status, pe := compat.Classify(err)
+	var msg string
+	switch {
+	case status == http.StatusInternalServerError:
 		h.d.Logger.ErrorContext(r.Context(), "notary API failure", "err", err, "method", r.Method, "path", r.URL.Path)
 		msg = "internal server error"
+	case pe == nil && status == http.StatusRequestEntityTooLarge:
+		msg = "request body too large"
+	case pe == nil:
+		msg = "service unavailable"
+	case pe.Kind == problem.KindInvalid:
+		msg = "invalid request: " + pe.Message
+	case pe.Kind == problem.KindNotFound:
+		msg = "not found"
+	case pe.Kind == problem.KindUnauthorized:
+		msg = "unauthorized"
+	case pe.Kind == problem.KindForbidden:
+		msg = "forbidden: " + pe.Message
+	default:
+		msg = pe.Message
 	}
-	if len(pe.Violations) > 0 {
-		parts := make([]string, 0, len(pe.Violations))
-		for _, v := range pe.Violations {
-			parts = append(parts, fmt.Sprintf("%s: %s", v.Field, v.Message))
-		}
-		msg += " (" + strings.Join(parts, "; ") + ")"
-	}
-	writeError(w, status, msg)
+	writeError(w, status, msg+compat.Violations(pe))
 }
 
 // decode reads a JSON body into v; a body that is not JSON is Notary's
@@ -338,41 +271,12 @@ func decode(r *http.Request, v any) error {
 // profileFor picks the profile a CA signs Notary requests under: the
 // first (by name) active profile of that CA listing the notary method.
 func (h *Handler) profileFor(ctx context.Context, caID string) (*store.Profile, error) {
-	cursor := ""
-	var best *store.Profile
-	for {
-		ps, next, err := h.d.Profiles.ListProfiles(ctx, store.ListQuery{Limit: 200, Cursor: cursor})
-		if err != nil {
-			return nil, err
-		}
-		for i := range ps {
-			p := ps[i]
-			if p.CAID != caID || p.Status != "active" || !slices.Contains(p.EnrollmentMethods, Method) {
-				continue
-			}
-			if best == nil || p.Name < best.Name {
-				best = &p
-			}
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
+	best, err := compat.ProfileOfCA(ctx, h.d.Profiles, caID, Method)
+	if err != nil {
+		return nil, err
 	}
 	if best == nil {
 		return nil, problem.Invalid("no_notary_profile", "no active profile of this certificate authority allows enrollment over %q", Method)
 	}
 	return best, nil
-}
-
-// refused records a 401 or 403 in the audit log, with the vendor path.
-func (h *Handler) refused(r *http.Request, p *auth.Principal, err error) {
-	pe := problem.As(err)
-	if h.d.Audit == nil || pe == nil || (pe.Kind != problem.KindUnauthorized && pe.Kind != problem.KindForbidden) {
-		return
-	}
-	if err := h.d.Audit.RecordRefusal(r.Context(), audit.Refusal{Principal: p, SourceIP: sourceIP(r), Method: r.Method,
-		Path: r.URL.Path, Err: pe}); err != nil {
-		h.d.Logger.WarnContext(r.Context(), "could not audit a refused request", "err", err)
-	}
 }

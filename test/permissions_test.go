@@ -123,6 +123,9 @@ func matrixOps() []op {
 		{"label a certificate", "PATCH", []string{"admin", "manager"}, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
 			return "/api/v1/certificates/" + e.enrollIn(t, tn, "l"+strconv.Itoa(n)+".example.com", ""), map[string]any{"labels": map[string]string{"env": "prod"}}
 		}},
+		{"delete an imported certificate", "DELETE", []string{"admin", "manager"}, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
+			return "/api/v1/certificates/" + e.importPEM(t, tn.keys["admin"], e.selfSigned(t, "imp"+strconv.Itoa(n)+".example.org")), nil
+		}},
 		{"reject a request", "POST", []string{"admin", "manager"}, func(t *testing.T, e *env, tn *tenant, n int) (string, any) {
 			_, csr := e.csr(t, "g"+strconv.Itoa(n), "/CN=g.example.com", "DNS:g.example.com", ecKey...)
 			m := e.Must(t, 202, "POST", "/api/v1/certificates", tn.keys["requester"], map[string]any{"profile": tn.gated, "csr": csr}).Map(t)

@@ -91,6 +91,7 @@ const (
 	PermCertRead      Permission = "certificate:read"
 	PermCertRevoke    Permission = "certificate:revoke"
 	PermCertImport    Permission = "certificate:import"
+	PermCertDelete    Permission = "certificate:delete" // only certificates Signet did not issue
 	PermKeyRead       Permission = "apikey:read"
 	PermKeyManage     Permission = "apikey:manage"
 	PermOrgRead       Permission = "organization:read"
@@ -111,7 +112,7 @@ var rolePermissions = map[string][]Permission{
 	RoleManager: {
 		PermCARead, PermCAManage, PermTemplateRead, PermTemplateWrite, PermProfileRead,
 		PermProfileWrite, PermRequestRead, PermEnroll, PermApprove, PermCertRead,
-		PermCertRevoke, PermCertImport, PermCertUpdate, PermKeyRead, PermOrgRead, PermTeamManage,
+		PermCertRevoke, PermCertImport, PermCertDelete, PermCertUpdate, PermKeyRead, PermOrgRead, PermTeamManage,
 		PermPrincipalRead, PermFieldManage, PermDiscovery, PermNotifyManage,
 	},
 	RoleRequester: {

@@ -23,7 +23,7 @@ var certView = view{
 }
 
 func newCertCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "cert", Short: "Issue, find, renew, revoke and download certificates"}
+	cmd := &cobra.Command{Use: "cert", Short: "Issue, find, renew, revoke, download, import and delete certificates"}
 	cmd.AddCommand(
 		newCertIssueCmd(g),
 		newCertListCmd(g),
@@ -34,6 +34,11 @@ func newCertCmd(g *globals) *cobra.Command {
 		postCmd(g, "suspend SERIAL", "Put a certificate on hold (certificateHold)", certsPath, "suspend", certView),
 		postCmd(g, "resume SERIAL", "Take a certificate off hold", certsPath, "resume", certView),
 		newCertImportCmd(g),
+		apiCmd(g, apiSpec{use: "delete SERIAL", short: "Delete an imported or discovered certificate from the inventory (Signet's own stay: revoke those)",
+			args: cobra.ExactArgs(1), done: "certificate %s deleted",
+			build: func(_ *cobra.Command, a []string) (request, error) {
+				return request{method: http.MethodDelete, path: certsPath + "/" + esc(a[0])}, nil
+			}}),
 		apiCmd(g, apiSpec{use: "summary", short: "Counts by status, expiry window and CA", args: cobra.NoArgs,
 			view: view{cols: []column{{"TOTAL", "total"}, {"ACTIVE", "by_status.active"}, {"EXPIRED", "by_status.expired"},
 				{"REVOKED", "by_status.revoked"}, {"ON HOLD", "by_status.on_hold"}, {"EXPIRING 7D", "expiring.7d"},

@@ -21,6 +21,7 @@ func (a *API) certificateRoutes() []route {
 		{method: "POST", pattern: "/api/v1/certificates/import", summary: "Import a PEM bundle of certificates from any issuer", tag: "certificates", handler: a.importCertificates},
 		{method: "GET", pattern: "/api/v1/certificates/{serial}", summary: "Get a certificate by serial", tag: "certificates", handler: a.getCertificate},
 		{method: "PATCH", pattern: "/api/v1/certificates/{serial}", summary: "Change a certificate's owner, labels or custom fields", tag: "certificates", handler: a.updateCertificate},
+		{method: "DELETE", pattern: "/api/v1/certificates/{serial}", summary: "Delete an imported or discovered certificate (204; 409 for one Signet issued)", tag: "certificates", handler: a.deleteCertificate},
 		{method: "GET", pattern: "/api/v1/certificates/{serial}/download", summary: "Download as pem, der, chain or pkcs7 (?format=)", tag: "certificates", handler: a.download},
 		{method: "POST", pattern: "/api/v1/certificates/{serial}/renew", summary: "Renew with a new CSR or a server-generated key", tag: "certificates", handler: a.renew},
 		{method: "POST", pattern: "/api/v1/certificates/{serial}/revoke", summary: "Revoke with an RFC 5280 reason", tag: "certificates", handler: a.revoke},
@@ -211,6 +212,14 @@ func (a *API) getCertificate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, certificateOut(c, a.now()))
+}
+
+func (a *API) deleteCertificate(w http.ResponseWriter, r *http.Request) error {
+	if _, err := a.svc.Issuance.DeleteCertificate(r.Context(), r.PathValue("serial")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (a *API) download(w http.ResponseWriter, r *http.Request) error {

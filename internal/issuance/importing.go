@@ -117,6 +117,58 @@ func importOne(ctx context.Context, tx store.Tx, rec *store.Certificate) (*Skipp
 	return nil, nil
 }
 
+// DeleteCertificate removes a certificate Signet did not issue (imported or
+// discovered) from the inventory, with an audit event that keeps what it
+// was. Only managers and admins of its organization may. A certificate
+// Signet issued is refused: it is the CA's record of what it signed, which
+// CRLs, OCSP and the audit log refer to (revoke it instead). A discovered
+// certificate comes back if a later scan finds it served again.
+func (s *Service) DeleteCertificate(ctx context.Context, serial string) (*store.Certificate, error) {
+	// Permission first, so that a requester learns nothing of which serials exist.
+	if _, err := auth.Require(ctx, auth.PermCertDelete); err != nil {
+		return nil, err
+	}
+	c, err := s.getCertificate(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	caller, err := auth.RequireIn(ctx, auth.PermCertDelete, c.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Source == store.SourceIssued {
+		return nil, errIssuedNotDeletable(c.Serial)
+	}
+	now := s.now()
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		err := tx.DeleteCertificate(ctx, c.Serial)
+		switch {
+		case errors.Is(err, store.ErrNotFound): // deleted meanwhile
+			return problem.NotFound("certificate_not_found", "no certificate with serial %s", c.Serial)
+		case errors.Is(err, store.ErrConflict):
+			return errIssuedNotDeletable(c.Serial)
+		case err != nil:
+			return fmt.Errorf("delete certificate %s: %w", c.Serial, err)
+		}
+		tx.AppendAudit(caller.Event(now, c.OrgID, "certificate.delete", "certificate", c.Serial, map[string]any{
+			"source": c.Source, "subject": c.Subject, "issuer": c.Issuer, "sha256": c.SHA256, "not_after": c.NotAfter}))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// CodeIssuedNotDeletable is the problem code of a refused deletion of a
+// certificate Signet issued; compatibility APIs map it to their own errors.
+const CodeIssuedNotDeletable = "certificate_issued_by_signet"
+
+func errIssuedNotDeletable(serial string) error {
+	return problem.Conflict(CodeIssuedNotDeletable, "certificate %s was issued by Signet and stays in the inventory "+
+		"(CRLs, OCSP and the audit log refer to it); only imported or discovered certificates can be deleted: revoke it instead", serial)
+}
+
 // Download formats.
 const (
 	FormatPEM   = "pem"

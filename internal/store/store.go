@@ -575,6 +575,13 @@ type Tx interface {
 	InsertCertificate(ctx context.Context, c *Certificate) error
 	// UpdateCertificate writes c only if the stored status still equals fromStatus, else ErrConflict.
 	UpdateCertificate(ctx context.Context, c *Certificate, fromStatus string) error
+	// DeleteCertificate removes a certificate Signet did not issue (source
+	// imported or discovered) with its DER, name indexes and counts:
+	// ErrConflict for an issued one (a CA's record of what it signed, which
+	// CRLs, OCSP and the audit log refer to), ErrNotFound for an unknown
+	// serial. Its IntID is never given to another certificate: the
+	// compatibility APIs expose it.
+	DeleteCertificate(ctx context.Context, serial string) error
 
 	InsertAPIKey(ctx context.Context, k *APIKey) error
 	UpdateAPIKey(ctx context.Context, k *APIKey) error

@@ -232,14 +232,35 @@ func (h *Handler) update(w http.ResponseWriter, c *call) error {
 	return writeJSON(w, http.StatusOK, h.details(c, v))
 }
 
-// remove is DELETE /api/ssl/v1/{sslId}: "only imported or discovered
-// certificates can be deleted" — and Signet keeps every certificate it has
-// seen in its audited inventory, so none can.
-func (h *Handler) remove(_ http.ResponseWriter, c *call) error {
-	if _, err := h.load(c, c.r.PathValue("sslId")); err != nil {
+// remove is DELETE /api/ssl/v1/{sslId}: "Only imported or discovered
+// certificates can be deleted." issuance.DeleteCertificate checks the role
+// (managers and admins), refuses a certificate Signet issued and audits;
+// then the record that numbered the certificate goes too.
+func (h *Handler) remove(w http.ResponseWriter, c *call) error {
+	v, err := h.load(c, c.r.PathValue("sslId"))
+	if err != nil {
 		return err
 	}
-	return fail(http.StatusBadRequest, -3, "You are not authorized to perform delete: Signet keeps every certificate in its inventory; revoke it instead.")
+	if v.cert == nil { // a request: Signet's own, and nothing in the inventory yet
+		return errNotDeletable()
+	}
+	if _, err := h.d.Issuance.DeleteCertificate(c.ctx, v.cert.Serial); err != nil {
+		if problem.Is(err, issuance.CodeIssuedNotDeletable) {
+			return errNotDeletable()
+		}
+		return err
+	}
+	err = h.d.Store.Update(c.ctx, func(tx store.Tx) error { return tx.DeleteProtocolObject(c.ctx, kindSSL, v.obj.ID) })
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		// The certificate is gone, which is what the client asked: a record
+		// left behind only answers -124 (its certificate cannot be found).
+		h.log.Warn("sectigo: certificate deleted, its sslId record not", "ssl_id", v.id, "err", err)
+	}
+	return noContent(w)
+}
+
+func errNotDeletable() *apiError {
+	return fail(http.StatusBadRequest, -3, "You are not authorized to perform delete: only imported or discovered certificates can be deleted.")
 }
 
 type importItem struct {

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -606,6 +607,28 @@ func TestSecondaryEndpoints(t *testing.T) {
 		want(c.do(t, "GET", fmt.Sprintf("/api/ssl/v1/%d", newID), nil), 200).JSON(t, &d)
 		if d["commonName"] != "imported.example" || d["requestedVia"] != "Imported" {
 			t.Fatalf("imported details: %v", d)
+		}
+		// "Only imported or discovered certificates can be deleted": this one
+		// can, by a manager or admin, and then its sslId is unknown.
+		if _, err := c.App.Directory.CreatePrincipal(sys(), auth.NewPrincipal{Kind: "user", Name: "deleter", Org: "default",
+			Roles: []string{auth.RoleRequester}, Password: "requester password"}); err != nil {
+			t.Fatal(err)
+		}
+		req := *c
+		req.login, req.password = "deleter", "requester password"
+		path := fmt.Sprintf("/api/ssl/v1/%d", newID)
+		sectigoError(t, req.do(t, "DELETE", path, nil), 403, -3)
+		want(c.do(t, "GET", path, nil), 200)
+		if r := want(c.do(t, "DELETE", path, nil), 204); len(r.Body) != 0 {
+			t.Fatalf("delete answered a body: %s", r.Body)
+		}
+		sectigoError(t, c.do(t, "GET", path, nil), 404, -124)
+		sectigoError(t, c.do(t, "DELETE", path, nil), 404, -124)
+		if r := c.do(t, "GET", "/api/ssl/v1?commonName=imported.example", nil); r.Header.Get("X-Total-Count") != "0" {
+			t.Fatalf("deleted certificate still listed: %v %s", r.Header, r.Body)
+		}
+		if _, err := c.App.Store.GetProtocolObject(context.Background(), "sectigo.ssl", strconv.FormatInt(newID, 10)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("sslId record after deletion: %v", err)
 		}
 		var zbuf bytes.Buffer
 		zw := zip.NewWriter(&zbuf)

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -131,5 +133,33 @@ func (t *txView) UpdateCertificate(ctx context.Context, c *store.Certificate, fr
 		t.stats.count(fromStatus, caID, notAfter, -1)
 		t.stats.count(c.Status, caID, notAfter, 1)
 	}
+	return nil
+}
+
+// DeleteCertificate removes a certificate Signet did not issue, with its DER
+// and name rows, in one statement (the names to delete are the row's own
+// names_text, so the name index is probed, not scanned); ErrConflict for an
+// issued certificate, ErrNotFound for an unknown serial. Identity columns
+// never hand a number out twice, so its int_id stays unused.
+func (t *txView) DeleteCertificate(ctx context.Context, serial string) error {
+	what := "delete certificate " + serial
+	var status, caID string
+	var notAfter time.Time
+	ok, err := t.b.writeRow(ctx, []any{&status, &caID, &notAfter}, `WITH c AS (
+		DELETE FROM certificates WHERE serial = $1 AND source <> $2 RETURNING int_id, status, ca_id, not_after, names_text),
+	blob AS (DELETE FROM certificate_blobs WHERE cert_id IN (SELECT int_id FROM c)),
+	names AS (DELETE FROM certificate_names n USING c
+		WHERE n.name = ANY (string_to_array(c.names_text, $3)) AND n.cert_id = c.int_id)
+	SELECT status, ca_id, not_after FROM c`, serial, store.SourceIssued, nameSeparator)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	if !ok {
+		if err := t.conditional(ctx, "certificates", "serial", serial, what); !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		return fmt.Errorf("postgres: %s: Signet issued it: %w", what, store.ErrConflict)
+	}
+	t.stats.count(status, caID, notAfter, -1)
 	return nil
 }

@@ -157,7 +157,7 @@ func (w *writer) apply(ctx context.Context, o *op, head *chainHead, search *[]se
 		return result, nil
 	}
 	*head = next
-	*search = append(*search, tx.search...)
+	*search = mergeSearch(*search, tx)
 	return nil, nil
 }
 
@@ -187,9 +187,18 @@ func (w *writer) applyInSavepoint(ctx context.Context, o *op, head *chainHead, s
 	}
 	if result == nil {
 		*head = next
-		*search = append(*search, tx.search...)
+		*search = mergeSearch(*search, tx)
 	}
 	return result, nil
+}
+
+// mergeSearch adds a successful function's trigram entries to the batch's,
+// dropping those of the certificates it deleted.
+func mergeSearch(batch []searchEntry, tx *txView) []searchEntry {
+	for _, id := range tx.deleted {
+		batch = dropSearchEntry(batch, id)
+	}
+	return append(batch, tx.search...)
 }
 
 // callFn runs an update function, turning a panic into its error so that one

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -81,10 +82,13 @@ func insertCertificate(ctx context.Context, q querier, c *store.Certificate, sea
 	}
 	names := searchNames(c)
 	joined := strings.Join(names, nameSeparator)
-	res, err := q.ExecContext(ctx, `INSERT INTO certificates (serial, sha256, status, not_after, created_at, ca_id,
+	// int_id is NULL (SQLite's max + 1) unless a deleted certificate held
+	// that number: see certificate_id_floor.
+	res, err := q.ExecContext(ctx, `INSERT INTO certificates (int_id, serial, sha256, status, not_after, created_at, ca_id,
 		profile_id, owner, source, cn_lower, names, common_name, sans, request_id, issuer, subject, key_type, not_before,
 		sha1, revocation_reason, revoked_at, renewed_from, renewed_by, updated_at, org_id, labels, custom_fields, invalidity_date, method)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES ((SELECT deleted + 1 FROM certificate_id_floor WHERE deleted >= coalesce((SELECT max(int_id) FROM certificates), 0)),
+		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Serial, c.SHA256, c.Status, toDB(c.NotAfter), toDB(c.CreatedAt), c.CAID, c.ProfileID, c.Owner, c.Source,
 		strings.ToLower(c.CommonName), joined, c.CommonName, sans, c.RequestID, c.Issuer, c.Subject, c.KeyType,
 		toDB(c.NotBefore), c.SHA1, c.RevocationReason, toDBPtr(c.RevokedAt), c.RenewedFrom, c.RenewedBy,
@@ -189,4 +193,57 @@ func (t *txView) UpdateCertificate(ctx context.Context, c *store.Certificate, fr
 		return mapErr(recountCertificate(ctx, t.q, c.Serial, fromStatus, c.Status), what)
 	}
 	return nil
+}
+
+// DeleteCertificate removes a certificate Signet did not issue, with its
+// DER, name index rows, trigram entry and count; ErrConflict for an issued
+// one, ErrNotFound for an unknown serial. Its int_id goes into
+// certificate_id_floor so that no later certificate takes it.
+func (t *txView) DeleteCertificate(ctx context.Context, serial string) error {
+	what := "delete certificate " + serial
+	var id, notAfter int64
+	var source, status, caID, names string
+	err := queryOne(ctx, t.q, func(s scanner) error { return s.Scan(&id, &source, &status, &caID, &notAfter, &names) },
+		`SELECT int_id, source, status, ca_id, not_after, names FROM certificates WHERE serial = ?`, serial)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	if source == store.SourceIssued {
+		return fmt.Errorf("%s: Signet issued it: %w", what, store.ErrConflict)
+	}
+	if list := strings.Split(names, nameSeparator); names != "" {
+		args := []any{id}
+		for _, n := range list {
+			args = append(args, n)
+		}
+		if _, err := t.q.ExecContext(ctx, `DELETE FROM certificate_names WHERE cert_id = ? AND name IN (?`+
+			strings.Repeat(`, ?`, len(list)-1)+`)`, args...); err != nil {
+			return mapErr(err, what+": names")
+		}
+	}
+	for _, stmt := range []string{
+		`DELETE FROM certificate_names_fts WHERE rowid = ?`,
+		`DELETE FROM certificate_blobs WHERE cert_id = ?`,
+		`DELETE FROM certificates WHERE int_id = ?`,
+		`INSERT INTO certificate_id_floor (one, deleted) VALUES (1, ?)
+			ON CONFLICT (one) DO UPDATE SET deleted = max(deleted, excluded.deleted)`,
+	} {
+		if _, err := t.q.ExecContext(ctx, stmt, id); err != nil {
+			return mapErr(err, what)
+		}
+	}
+	if _, err := t.q.ExecContext(ctx, `UPDATE certificate_stats SET n = n - 1 WHERE status = ? AND ca_id = ? AND expiry_day = ?`,
+		status, caID, expiryDay(notAfter)); err != nil {
+		return mapErr(err, what+": count")
+	}
+	// A certificate inserted earlier in this batch has its trigram entry
+	// still queued: it must not be written for a row that is gone.
+	t.search = dropSearchEntry(t.search, id)
+	t.deleted = append(t.deleted, id)
+	return nil
+}
+
+// dropSearchEntry removes the queued trigram entry of certificate id, if any.
+func dropSearchEntry(entries []searchEntry, id int64) []searchEntry {
+	return slices.DeleteFunc(entries, func(e searchEntry) bool { return e.id == id })
 }

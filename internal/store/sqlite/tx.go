@@ -23,8 +23,9 @@ type reader struct {
 // the function, on the writer goroutine.
 type txView struct {
 	reader
-	events []store.AuditEvent
-	search []searchEntry // trigram index entries, written at the end of the batch
+	events  []store.AuditEvent
+	search  []searchEntry // trigram index entries, written at the end of the batch
+	deleted []int64       // certificates deleted: their entries queued by earlier functions of the batch are dropped
 }
 
 var _ store.Tx = (*txView)(nil)

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Profiles", testProfiles},
 		{"Requests", testRequests},
 		{"Certificates", testCertificates},
+		{"DeleteCertificate", testDeleteCertificate},
 		{"APIKeys", testAPIKeys},
 		{"TouchAPIKey", testTouchAPIKey},
 		{"Idempotency", testIdempotency},

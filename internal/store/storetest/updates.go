@@ -227,6 +227,10 @@ func testReopen(t *testing.T, open func(t *testing.T) (store.Store, func(t *test
 		}
 		return tx.InsertCertificate(ctx, c)
 	})
+	// The newest certificate is deleted: its integer id stays taken after reopening.
+	gone := deletable(2)
+	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.InsertCertificate(ctx, gone) })
+	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteCertificate(ctx, gone.Serial) })
 	before := allEvents(t, s)
 	noErr(t, "Close", s.Close())
 
@@ -243,6 +247,11 @@ func testReopen(t *testing.T, open func(t *testing.T) (store.Store, func(t *test
 		same(t, what+" after reopen", got, want)
 	}
 	same(t, "audit events after reopen", allEvents(t, s), before)
+	next := deletable(4)
+	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.InsertCertificate(ctx, next) })
+	if next.IntID <= gone.IntID {
+		t.Errorf("IntID %d after reopening: the deleted certificate's %d was reused", next.IntID, gone.IntID)
+	}
 
 	// The chain continues from the stored head.
 	update(t, s, func(ctx context.Context, tx store.Tx) error {

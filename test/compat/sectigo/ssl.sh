@@ -6,7 +6,8 @@
 # collects in each documented format (each checked with openssl), lists with
 # filters (X-Total-Count), renews by renewId, revokes by serial, declines a
 # request, enrolls with server-side key generation and opens the PKCS#12
-# with the pass phrase, and checks the document's error bodies.
+# with the pass phrase, deletes an imported certificate (and may not delete
+# one Signet issued), and checks the document's error bodies.
 #
 #   BASE       the API's base URL: https://host:port/compat/sectigo, or the
 #              root of a compat_listeners listener
@@ -207,6 +208,22 @@ openssl pkcs12 -in keystore.p12 -passin pass:password -nokeys -clcerts 2>/dev/nu
 openssl pkcs12 -in keystore.p12 -passin pass:password -nocerts -nodes 2>/dev/null | openssl pkey -noout 2>/dev/null || fail "PKCS#12 key"
 if openssl pkcs12 -in keystore.p12 -passin pass:wrong -nokeys >/dev/null 2>&1; then fail "PKCS#12 opened with a wrong pass phrase"; fi
 [ "$("${CURL[@]}" -o /dev/null -w '%{http_code}' "$LINK")" = 404 ] || fail "the keystore link works twice"
+
+step "DELETE /api/ssl/v1/{sslId}: an imported certificate goes, one Signet issued stays"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout imp.key -out imp.pem -subj "/CN=imported-$SUFFIX.$CN" -days 30 2>/dev/null
+jq -n --argjson org "$ORG_ID" --arg c "$(openssl x509 -in imp.pem -outform DER | openssl base64 -A)" \
+  '[{orgID:$org, cert:$c, backendCertId:"imported-1"}]' > imp.json
+expect 200 POST /api/ssl/v2/import impr.json @imp.json
+jq -e '.[0].successful==true and (.[0].cert.id|type=="number")' impr.json >/dev/null || fail "import: $(cat impr.json)"
+IMP_ID=$(jq '.[0].cert.id' impr.json)
+expect 200 GET "/api/ssl/v1/$IMP_ID" d.json; jq -e '.requestedVia=="Imported"' d.json >/dev/null || fail "imported details: $(cat d.json)"
+expect 204 DELETE "/api/ssl/v1/$IMP_ID" r.json
+[ ! -s r.json ] || fail "DELETE answered a body: $(cat r.json)"
+expect 404 GET "/api/ssl/v1/$IMP_ID" e.json; sectigo_error e.json -124
+"${CURL[@]}" "${H[@]}" -I "$BASE/api/ssl/v1?commonName=imported-$SUFFIX.$CN" > head.txt
+grep -qi '^X-Total-Count: 0' head.txt || fail "deleted certificate still counted: $(cat head.txt)"
+expect 400 DELETE "/api/ssl/v1/$A_ID" e.json; sectigo_error e.json -3
+expect 200 GET "/api/ssl/v1/$A_ID" d.json
 
 step "errors in the document's format"
 got=$("${CURL[@]}" -o e.json -w '%{http_code}' -H 'login: nobody' -H 'password: x' -H 'customerUri: default' "$BASE/api/ssl/v1/types")

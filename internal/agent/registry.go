@@ -49,7 +49,7 @@ type CertStatus struct {
 	Serial    string    `json:"serial,omitempty"`
 	NotAfter  time.Time `json:"not_after,omitzero"`
 	RenewedAt time.Time `json:"renewed_at,omitzero"`
-	State     string    `json:"state"` // ok | renewed | failed | missing
+	State     string    `json:"state"` // ok | renewed | pending (a request awaits approval or an external CA) | failed | missing
 	Error     string    `json:"error,omitempty"`
 }
 

@@ -157,6 +157,10 @@ func (r *Runner) check(ctx context.Context, m Managed) (CertStatus, error) {
 	}
 	r.log.Info("renewing", "certificate", m.Name, "why", reason)
 	notAfter, serial, err := r.renew(ctx, m)
+	if errors.Is(err, errPending) {
+		st.State, st.Error = "pending", err.Error()
+		return st, nil
+	}
 	if err != nil {
 		return st, err
 	}
@@ -170,18 +174,47 @@ func (r *Runner) check(ctx context.Context, m Managed) (CertStatus, error) {
 	return st, nil
 }
 
+// errPending: the server accepted the request but has no certificate yet
+// (approval, or an external CA that answers later).
+var errPending = errors.New("pending")
+
+// pendingRenewal is what the agent keeps, in <key_path>.pending (0600),
+// between a request the server left pending and its pickup at a later
+// round: the request to ask about and the key its CSR was made with.
+type pendingRenewal struct {
+	RequestID string `json:"request_id"`
+	KeyPEM    string `json:"key_pem"`
+}
+
+func pendingPath(m Managed) string { return m.KeyPath + ".pending" }
+
 // renew makes a key here, has the server sign a CSR and writes both files
 // atomically, the key first (a certificate never points at a missing key).
+// A request the server leaves pending is picked up at later rounds rather
+// than placed again, which would pile up requests (and, at an external
+// CA, orders) that each wait as long.
 func (r *Runner) renew(ctx context.Context, m Managed) (time.Time, string, error) {
+	if picked, notAfter, serial, err := r.pickUp(ctx, m); picked || err != nil {
+		return notAfter, serial, err
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return time.Time{}, "", err
 	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	csr, err := makeCSR(key, m)
 	if err != nil {
 		return time.Time{}, "", err
 	}
 	var res struct {
+		Request struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"request"`
 		Certificate struct {
 			Serial         string    `json:"serial"`
 			NotAfter       time.Time `json:"not_after"`
@@ -197,19 +230,109 @@ func (r *Runner) renew(ctx context.Context, m Managed) (time.Time, string, error
 		return time.Time{}, "", err
 	}
 	if res.Certificate.CertificatePEM == "" {
-		return time.Time{}, "", errors.New("the request awaits approval; the agent retries at its next round")
+		if res.Request.ID == "" {
+			return time.Time{}, "", errors.New("the server answered neither a certificate nor a request")
+		}
+		p, _ := json.Marshal(pendingRenewal{RequestID: res.Request.ID, KeyPEM: string(keyPEM)})
+		if err := writeAtomic(pendingPath(m), p, 0o600); err != nil {
+			return time.Time{}, "", fmt.Errorf("save the pending request's key: %w", err)
+		}
+		return time.Time{}, "", fmt.Errorf("%w: request %s is %s; the agent picks it up at a later round", errPending, res.Request.ID, res.Request.Status)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	return r.install(m, keyPEM, []byte(res.Certificate.CertificatePEM+res.ChainPEM), res.Certificate.NotAfter, res.Certificate.Serial)
+}
+
+// install writes the key, then the certificate and its chain.
+func (r *Runner) install(m Managed, keyPEM, certPEM []byte, notAfter time.Time, serial string) (time.Time, string, error) {
+	if err := writeAtomic(m.KeyPath, keyPEM, 0o600); err != nil {
+		return time.Time{}, "", err
+	}
+	if err := writeAtomic(m.CertPath, certPEM, os.FileMode(m.Mode)); err != nil {
+		return time.Time{}, "", err
+	}
+	return notAfter, serial, nil
+}
+
+// pickUp finishes a request an earlier round left pending. picked is
+// false when there is none, or it ended without a certificate: the
+// pending file is then removed and the caller places a new request.
+func (r *Runner) pickUp(ctx context.Context, m Managed) (picked bool, notAfter time.Time, serial string, err error) {
+	b, err := os.ReadFile(pendingPath(m))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, time.Time{}, "", nil
+	}
+	var p pendingRenewal
+	if err != nil || json.Unmarshal(b, &p) != nil || p.RequestID == "" {
+		r.log.Warn("unreadable pending request; placing a new one", "certificate", m.Name, "file", pendingPath(m))
+		return false, time.Time{}, "", r.dropPending(m)
+	}
+	var req struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+		Serial string `json:"certificate_serial"`
+	}
+	if err := r.call(ctx, http.MethodGet, "/api/v1/requests/"+url.PathEscape(p.RequestID), nil, &req); err != nil {
+		if he := (*httpError)(nil); errors.As(err, &he) && he.Status == http.StatusNotFound {
+			return false, time.Time{}, "", r.dropPending(m)
+		}
+		return true, time.Time{}, "", err
+	}
+	switch req.Status {
+	case "issued":
+	case "rejected", "failed":
+		r.log.Warn("the pending request ended without a certificate; placing a new one", "certificate", m.Name,
+			"request", p.RequestID, "status", req.Status, "reason", req.Reason)
+		return false, time.Time{}, "", r.dropPending(m)
+	default:
+		return true, time.Time{}, "", fmt.Errorf("%w: request %s is still %s", errPending, p.RequestID, req.Status)
+	}
+	certPEM, err := r.fetch(ctx, "/api/v1/certificates/"+url.PathEscape(req.Serial)+"/download?format=chain")
 	if err != nil {
-		return time.Time{}, "", err
+		return true, time.Time{}, "", err
 	}
-	if err := writeAtomic(m.KeyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return time.Time{}, "", err
+	leaf, err := matchingLeaf(certPEM, p.KeyPEM)
+	if err != nil {
+		// Not something a later round can fix: start over.
+		return true, time.Time{}, "", errors.Join(fmt.Errorf("request %s: %w", p.RequestID, err), r.dropPending(m))
 	}
-	if err := writeAtomic(m.CertPath, []byte(res.Certificate.CertificatePEM+res.ChainPEM), os.FileMode(m.Mode)); err != nil {
-		return time.Time{}, "", err
+	if notAfter, serial, err = r.install(m, []byte(p.KeyPEM), certPEM, leaf.NotAfter, req.Serial); err != nil {
+		return true, notAfter, serial, err
 	}
-	return res.Certificate.NotAfter, res.Certificate.Serial, nil
+	return true, notAfter, serial, r.dropPending(m)
+}
+
+func (r *Runner) dropPending(m Managed) error {
+	if err := os.Remove(pendingPath(m)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", pendingPath(m), err)
+	}
+	return nil
+}
+
+// matchingLeaf is the first certificate of certPEM, if it is for keyPEM's key.
+func matchingLeaf(certPEM []byte, keyPEM string) (*x509.Certificate, error) {
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode([]byte(keyPEM))
+	if cb == nil || kb == nil {
+		return nil, errors.New("no PEM certificate or key")
+	}
+	leaf, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("pending key: %w", err)
+	}
+	if s, ok := key.(crypto.Signer); !ok || !publicKeysEqual(s.Public(), leaf.PublicKey) {
+		return nil, errors.New("the certificate is not for the key this agent made")
+	}
+	return leaf, nil
+}
+
+func publicKeysEqual(a, b any) bool {
+	x, err1 := x509.MarshalPKIXPublicKey(a)
+	y, err2 := x509.MarshalPKIXPublicKey(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
 func makeCSR(key crypto.Signer, m Managed) (string, error) {
@@ -298,42 +421,69 @@ func (r *Runner) checkIn(ctx context.Context) error {
 }
 
 func (r *Runner) call(ctx context.Context, method, path string, body, out any) error {
+	b, err := r.do(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	if out != nil && len(b) > 0 {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// fetch GETs a document that is not JSON (a PEM download).
+func (r *Runner) fetch(ctx context.Context, path string) ([]byte, error) {
+	return r.do(ctx, http.MethodGet, path, nil)
+}
+
+// httpError is the server's answer to a call that failed.
+type httpError struct {
+	Method, Path string
+	Status       int
+	Code, Detail string
+}
+
+func (e *httpError) Error() string {
+	return fmt.Sprintf("%s %s: HTTP %d %s: %s", e.Method, e.Path, e.Status, e.Code, e.Detail)
+}
+
+func (r *Runner) do(ctx context.Context, method, path string, body any) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(r.cfg.Server, "/")+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+r.cfg.APIKey)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "signet-agent")
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode >= 300 {
+		he := &httpError{Method: method, Path: path, Status: resp.StatusCode}
 		var p struct {
 			Detail string `json:"detail"`
 			Code   string `json:"code"`
 		}
-		_ = json.Unmarshal(b, &p)
-		return fmt.Errorf("%s %s: HTTP %d %s: %s", method, path, resp.StatusCode, p.Code, p.Detail)
+		if json.Unmarshal(b, &p) == nil {
+			he.Code, he.Detail = p.Code, p.Detail
+		}
+		return nil, he
 	}
-	if out != nil && len(b) > 0 {
-		return json.Unmarshal(b, out)
-	}
-	return nil
+	return b, nil
 }
 
 func readLeaf(path string) (*x509.Certificate, error) {

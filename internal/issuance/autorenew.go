@@ -23,7 +23,10 @@ type AutoRenewPolicy struct {
 // AutoRenew re-issues a certificate whose key the server generated for the
 // same public key: the holder keeps the key it received at issuance and
 // only needs the new certificate, so no private key is stored or sent. The
-// old certificate is linked to the new one like any renewal.
+// old certificate is linked to the new one like any renewal. Through an
+// external profile the CSR the old certificate came from goes upstream
+// again; an asynchronous upstream leaves the renewal pending_upstream, and
+// the upstream job links it when it completes.
 func (s *Service) AutoRenew(ctx context.Context, serial string) (*Issued, error) {
 	old, err := s.getCertificate(ctx, serial)
 	if err != nil {
@@ -63,18 +66,24 @@ func (s *Service) AutoRenew(ctx context.Context, serial string) (*Issued, error)
 	if err := checkPolicy(prof, sub, 0, true); err != nil {
 		return nil, err
 	}
+	var csr []byte
+	if prof.Profile.IssuerType == store.IssuerExternal {
+		csr = s.renewalCSR(ctx, old, cert.PublicKey) // external.go
+	}
 	now := s.now()
 	req := &store.Request{ID: store.NewID("req"), OrgID: old.OrgID, ProfileID: prof.Profile.ID, RequesterID: caller.ID,
 		Status: store.RequestPending, Kind: "renew", RenewalOf: old.Serial, Owner: old.Owner, Labels: old.Labels,
 		CustomFields: old.CustomFields, Keygen: orig.Keygen, Method: methodAutoRenew, CreatedAt: now, UpdatedAt: now}
-	return s.issue(ctx, caller, issueJob{req: req, prof: prof, sub: sub, renewOf: old})
+	return s.issue(ctx, caller, issueJob{req: req, prof: prof, sub: sub, renewOf: old, csr: csr})
 }
 
 // AutoRenewPass renews, as the system, every active and not yet renewed
 // certificate of each policy's profile that expires within its window as
 // of now and whose key the server generated. It returns how many it
-// renewed. A certificate whose whole lifetime fits in the window is left
-// alone: its successor would be due at once, and so on without end.
+// renewed (through an asynchronous external CA: submitted; the next pass
+// skips a certificate whose renewal is still pending upstream). A
+// certificate whose whole lifetime fits in the window is left alone: its
+// successor would be due at once, and so on without end.
 func (s *Service) AutoRenewPass(ctx context.Context, policies []AutoRenewPolicy, now time.Time, log *slog.Logger) (int, error) {
 	ctx = auth.WithPrincipal(ctx, auth.System())
 	renewed := 0
@@ -104,8 +113,8 @@ func (s *Service) AutoRenewPass(ctx context.Context, policies []AutoRenewPolicy,
 					continue
 				}
 				if _, err := s.AutoRenew(ctx, c.Serial); err != nil {
-					if pe := problem.As(err); pe != nil && pe.Kind == problem.KindConflict {
-						continue // not server-keyed, or renewed meanwhile
+					if pe := problem.As(err); pe != nil && pe.Kind == problem.KindConflict && pe.Code != "upstream_needs_csr" {
+						continue // not server-keyed, renewed meanwhile, or its renewal is pending upstream
 					}
 					log.WarnContext(ctx, "auto-renewal failed", "serial", c.Serial, "err", err)
 					continue

@@ -62,6 +62,10 @@ type orderRecord struct {
 type externalCert struct {
 	Connector string   `json:"connector"`
 	Chain     [][]byte `json:"chain,omitempty"` // issuer chain (DER), leaf excluded
+	// CSR (DER) the certificate was issued from. Auto-renewal sends it again:
+	// the server keeps no private key, so it cannot sign a new one, and
+	// another CA wants proof of possession, which this CSR still is.
+	CSR []byte `json:"csr,omitempty"`
 }
 
 // issueOther handles profiles whose certificates Signet's CAs do not sign.
@@ -149,9 +153,9 @@ func (s *Service) certificateRow(job issueJob, leaf *x509.Certificate, now time.
 	}
 }
 
-// upstreamCSR is the PKCS#10 sent upstream: the client's own, or one Signet
-// makes with the key it generated. A bare public key (CMP, auto-renewal)
-// cannot prove possession to another CA.
+// upstreamCSR is the PKCS#10 sent upstream: the client's own, one Signet
+// makes with the key it generated, or the one an auto-renewal resends. A
+// bare public key (CMP) cannot prove possession to another CA.
 func upstreamCSR(job issueJob) ([]byte, error) {
 	if job.req.CSRPEM != "" {
 		b, _ := pem.Decode([]byte(job.req.CSRPEM))
@@ -176,6 +180,9 @@ func upstreamCSR(job issueJob) ([]byte, error) {
 		}
 		return der, nil
 	}
+	if job.csr != nil {
+		return job.csr, nil
+	}
 	return nil, problem.Conflict("upstream_needs_csr",
 		"profile %s issues through an external CA, which needs a CSR (or a key Signet generates) to prove possession of the key", job.prof.Profile.Name)
 }
@@ -199,6 +206,10 @@ func (s *Service) issueExternal(ctx context.Context, caller *auth.Principal, job
 		ord.ValidityDays = defaultValidity(job.prof)
 	}
 	if err := s.submitOrder(ctx, caller, &job, ord, now); err != nil {
+		if errors.Is(err, store.ErrDuplicate) && job.req.RenewalOf != "" {
+			return nil, problem.Conflict("renewal_in_progress",
+				"certificate %s already has a renewal waiting for the external CA", job.req.RenewalOf)
+		}
 		return s.resolveIdempotencyRace(ctx, caller, job.idemKey, err)
 	}
 	out, err := s.advance(ctx, caller, job, ord)
@@ -243,8 +254,12 @@ func (s *Service) submitOrder(ctx context.Context, caller *auth.Principal, job *
 			}
 			return fmt.Errorf("update request: %w", err)
 		}
-		if err := tx.InsertProtocolObject(ctx, &store.ProtocolObject{Kind: kindOrder, ID: r.ID, Status: "pending",
-			Data: data, CreatedAt: now, UpdatedAt: now}); err != nil {
+		// A renewal's order is keyed by the certificate it renews (KeyID is
+		// unique within a kind): while one waits for the upstream, the
+		// auto-renewal job, an agent or a person cannot place a second one
+		// that would fail to link, or link in the wrong order, when it lands.
+		if err := tx.InsertProtocolObject(ctx, &store.ProtocolObject{Kind: kindOrder, ID: r.ID, KeyID: r.RenewalOf,
+			Status: "pending", Data: data, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return fmt.Errorf("insert upstream order: %w", err)
 		}
 		if job.approver != nil {
@@ -300,7 +315,7 @@ func (s *Service) completeExternal(ctx context.Context, caller *auth.Principal, 
 		return s.failExternal(ctx, job, "the upstream's certificate is for another key")
 	}
 	cert := s.certificateRow(job, leaf, s.now())
-	ext, err := json.Marshal(externalCert{Connector: ord.Connector, Chain: chain[1:]})
+	ext, err := json.Marshal(externalCert{Connector: ord.Connector, Chain: chain[1:], CSR: ord.CSR})
 	if err != nil {
 		return nil, fmt.Errorf("encode external certificate: %w", err)
 	}
@@ -313,7 +328,16 @@ func (s *Service) completeExternal(ctx context.Context, caller *auth.Principal, 
 	}
 	job.approver = nil // audited when the order was submitted
 	job.req.Reason = ""
-	if err := s.record(ctx, caller, job, cert); err != nil {
+	err = s.record(ctx, caller, job, cert)
+	if job.renewOf != nil && (problem.Is(err, "certificate_not_active") || problem.Is(err, "certificate_already_renewed")) {
+		// The predecessor was revoked or renewed another way while the
+		// upstream worked. The certificate exists upstream all the same:
+		// record it without the link rather than lose it, or fetch it again
+		// and fail to link it at every pass of the job.
+		job.renewOf, cert.RenewedFrom = nil, ""
+		err = s.record(ctx, caller, job, cert)
+	}
+	if err != nil {
 		return nil, err
 	}
 	out := &Issued{Request: job.req, Certificate: cert, Chain: chain[1:]}
@@ -420,6 +444,24 @@ func (s *Service) failExternal(ctx context.Context, job issueJob, reason string)
 		return nil, err
 	}
 	return &Issued{Request: job.req}, nil
+}
+
+// renewalCSR is the CSR the external certificate c was issued from, when
+// it is for c's key: what an auto-renewal sends upstream again.
+func (s *Service) renewalCSR(ctx context.Context, c *store.Certificate, pub any) []byte {
+	o, err := s.store.GetProtocolObject(ctx, kindExternalCert, c.Serial)
+	if err != nil {
+		return nil
+	}
+	var ext externalCert
+	if json.Unmarshal(o.Data, &ext) != nil || ext.CSR == nil {
+		return nil
+	}
+	csr, err := x509.ParseCertificateRequest(ext.CSR)
+	if err != nil || !publicKeysEqual(csr.PublicKey, pub) {
+		return nil
+	}
+	return ext.CSR
 }
 
 // externalChain is the issuer chain an upstream returned with c.

@@ -38,6 +38,9 @@ type issueJob struct {
 	fromStatus  string             // the request's stored status, "" when the request is new
 	renewOf     *store.Certificate // set for renewals
 	approver    *auth.Principal    // set for manual approvals
+	// csr (DER) is sent to an external CA when the request has no CSR and
+	// no key is at hand: auto-renewal resends its predecessor's.
+	csr []byte
 	// extra runs inside record's transaction (external issuance removes its
 	// order and remembers the connector there).
 	extra func(ctx context.Context, tx store.Tx) error

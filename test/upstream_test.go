@@ -261,6 +261,12 @@ func TestUpstreamStepCAIssueRenewRevoke(t *testing.T) {
 		t.Errorf("renewed certificate does not chain: %v", err)
 	}
 
+	// A hold cannot be sent upstream, so it is refused rather than kept
+	// only in Signet's record.
+	if r := e.Do(t, "POST", "/api/v1/certificates/"+ren.Certificate.Serial+"/suspend", admin, nil); r.Status != 409 ||
+		r.Map(t)["code"] != "certificate_external_hold" {
+		t.Fatalf("suspend of an external certificate: %d %s", r.Status, r.Body)
+	}
 	// Revocation is sent upstream: step-ca's own CRL lists the serial.
 	e.Must(t, 200, "POST", "/api/v1/certificates/"+ren.Certificate.Serial+"/revoke", admin, map[string]any{"reason": "key_compromise"})
 	renLeaf := parsePEMCert(t, ren.Certificate.PEM)

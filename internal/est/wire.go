@@ -51,22 +51,11 @@ func statusOf(err error) (int, string) {
 	for _, v := range pe.Violations {
 		msg += "; " + v.Field + ": " + v.Message
 	}
-	switch pe.Kind {
-	case problem.KindInvalid:
-		return http.StatusBadRequest, msg
-	case problem.KindNotFound:
-		return http.StatusNotFound, msg
-	case problem.KindConflict:
-		return http.StatusConflict, msg
-	case problem.KindUnauthorized:
-		return http.StatusUnauthorized, msg
-	case problem.KindForbidden:
-		return http.StatusForbidden, msg
-	case problem.KindUnavailable:
-		return http.StatusServiceUnavailable, msg
-	default:
-		return http.StatusInternalServerError, "internal error"
+	status := problem.HTTPStatus(pe.Kind)
+	if status == http.StatusInternalServerError {
+		return status, "internal error"
 	}
+	return status, msg
 }
 
 // realm is the HTTP Basic realm EST asks for.

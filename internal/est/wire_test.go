@@ -76,6 +76,8 @@ func TestStatusOfMapsEveryClientError(t *testing.T) {
 		{problem.Forbidden("x", "no"), 403, "x: no"},
 		{problem.NotFound("x", "none"), 404, "x: none"},
 		{problem.Conflict("x", "state"), 409, "x: state"},
+		{problem.New(problem.KindTooLarge, "x", "big"), 413, "x: big"},
+		{problem.New(problem.KindUnavailable, "x", "later"), 503, "x: later"},
 		{&estError{status: 415, msg: "type"}, 415, "type"},
 		{errors.New("disk on fire"), 500, "internal error"},
 	} {

@@ -477,6 +477,26 @@ func (s *Service) externalChain(ctx context.Context, c *store.Certificate) [][]b
 	return ext.Chain
 }
 
+// refuseExternalHold keeps Signet's record from diverging from an external
+// CA's: a suspension would only change Signet's status while the CA that
+// signed the certificate (and answers its OCSP) knows nothing of it, and
+// the connectors' APIs have no common hold. Revocation goes upstream instead.
+func (s *Service) refuseExternalHold(ctx context.Context, serial string) error {
+	c, err := s.getCertificate(ctx, serial)
+	if err != nil || c.CAID != "" {
+		return nil // transition reports it
+	}
+	if _, err := auth.RequireOwner(ctx, auth.PermCertRevoke, c.OrgID, c.Owner, c.Serial); err != nil {
+		return nil // transition reports it, without telling where the certificate came from
+	}
+	if _, err := s.store.GetProtocolObject(ctx, kindExternalCert, c.Serial); err == nil {
+		return problem.Conflict("certificate_external_hold", "certificate %s was issued by an external CA, which Signet cannot put on hold; revoke it instead", c.Serial)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("load external certificate: %w", err)
+	}
+	return nil
+}
+
 // revokeUpstream sends a revocation of an externally issued certificate to
 // its connector first; the local status only changes once the upstream
 // agreed. Certificates of Signet's own CAs pass through untouched.

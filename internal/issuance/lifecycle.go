@@ -182,6 +182,9 @@ func (s *Service) Revoke(ctx context.Context, serial string, reason int, invalid
 
 // Suspend puts a certificate on hold (RFC 5280 certificateHold).
 func (s *Service) Suspend(ctx context.Context, serial string) (*store.Certificate, error) {
+	if err := s.refuseExternalHold(ctx, serial); err != nil { // external.go
+		return nil, err
+	}
 	return s.transition(ctx, serial, "certificate.suspend", func(c *store.Certificate) error {
 		if c.Status != store.CertActive {
 			return problem.Conflict("certificate_not_active", "certificate %s is %s and cannot be suspended", c.Serial, c.Status)

@@ -205,7 +205,9 @@ func (h *Handler) revokeCert(w http.ResponseWriter, c *call, cert *store.Certifi
 		return fail(http.StatusBadRequest, -159, "Your certificate already revoked")
 	}
 	if _, err := h.d.Issuance.Revoke(c.ctx, cert.Serial, code, at); err != nil {
-		if problem.KindOf(err) == problem.KindConflict {
+		// Only a concurrent revocation is "already revoked"; another
+		// conflict (an upstream CA refusing) keeps its own words.
+		if problem.Is(err, "certificate_already_revoked") {
 			return fail(http.StatusBadRequest, -159, "Your certificate already revoked")
 		}
 		return err

@@ -32,19 +32,10 @@ import (
 // Go module proxy.
 const scepClientVersion = "github.com/micromdm/scep/v2/cmd/scepclient@v2.3.0"
 
-// buildSCEPClient installs micromdm's scepclient into a temporary directory.
+// buildSCEPClient builds micromdm's scepclient (once per machine).
 func buildSCEPClient(t *testing.T) string {
 	t.Helper()
-	bin := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "install", scepClientVersion)
-	cmd.Dir = bin
-	cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build scepclient: %v\n%s", err, out)
-	}
-	return filepath.Join(bin, "scepclient")
+	return testutil.GoTool(t, scepClientVersion)
 }
 
 type scepEnv struct {

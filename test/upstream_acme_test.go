@@ -36,38 +36,10 @@ import (
 // pebbleVersion is the ACME test CA the upstream tests build from the Go module proxy.
 const pebbleVersion = "v2.10.3"
 
-var pebbleBuild struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// buildPebble installs Pebble once per machine under os.TempDir(), keyed by version.
+// buildPebble builds Pebble (once per machine).
 func buildPebble(t *testing.T) string {
 	t.Helper()
-	pebbleBuild.once.Do(func() {
-		dir := filepath.Join(os.TempDir(), "signet-upstream-bin", "pebble-"+pebbleVersion)
-		pebbleBuild.path = filepath.Join(dir, "pebble")
-		if _, err := os.Stat(pebbleBuild.path); err == nil {
-			return
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			pebbleBuild.err = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "install", "github.com/letsencrypt/pebble/v2/cmd/pebble@"+pebbleVersion)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			pebbleBuild.err = fmt.Errorf("build pebble: %v\n%s", err, out)
-		}
-	})
-	if pebbleBuild.err != nil {
-		t.Fatal(pebbleBuild.err)
-	}
-	return pebbleBuild.path
+	return testutil.GoTool(t, "github.com/letsencrypt/pebble/v2/cmd/pebble@"+pebbleVersion)
 }
 
 // testDNS is an authoritative DNS server for the test: every name has an A

@@ -1,7 +1,6 @@
 package test
 
 import (
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -20,50 +18,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/signet-pki/signet/internal/testutil"
 )
 
 // stepCAVersion is the step-ca the upstream tests build from the Go module proxy.
 const stepCAVersion = "v0.30.2"
 
-var stepCABuild struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// buildStepCA installs step-ca once per machine into a directory under
-// os.TempDir() keyed by version, so repeated runs reuse it. CGO is off:
-// step-ca's YubiKey support would need libpcsclite, and no test uses it.
+// buildStepCA builds step-ca (once per machine).
 func buildStepCA(t *testing.T) string {
 	t.Helper()
-	stepCABuild.once.Do(func() {
-		dir := filepath.Join(os.TempDir(), "signet-upstream-bin", "step-ca-"+stepCAVersion)
-		stepCABuild.path = filepath.Join(dir, "step-ca")
-		if _, err := os.Stat(stepCABuild.path); err == nil {
-			return
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			stepCABuild.err = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "install", "github.com/smallstep/certificates/cmd/step-ca@"+stepCAVersion)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			stepCABuild.err = fmt.Errorf("build step-ca: %v\n%s", err, out)
-		}
-	})
-	if stepCABuild.err != nil {
-		t.Fatal(stepCABuild.err)
-	}
-	return stepCABuild.path
+	return testutil.GoTool(t, "github.com/smallstep/certificates/cmd/step-ca@"+stepCAVersion)
 }
 
 // stepCA is a configured step-ca: a generated root and intermediate and a

@@ -241,18 +241,8 @@ func (s *Service) submitOrder(ctx context.Context, caller *auth.Principal, job *
 		if job.approver != nil {
 			r.DecidedBy, r.DecidedAt = job.approver.ID, &now
 		}
-		if job.fromStatus == "" {
-			if err := putIdempotency(ctx, tx, caller, job.idemKey, job.idemHash, r.ID, r.CreatedAt); err != nil {
-				return err
-			}
-			if err := tx.InsertRequest(ctx, &r); err != nil {
-				return fmt.Errorf("insert request: %w", err)
-			}
-		} else if err := tx.UpdateRequest(ctx, &r, job.fromStatus); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return problem.Conflict("request_not_pending", "request %s was decided concurrently", r.ID)
-			}
-			return fmt.Errorf("update request: %w", err)
+		if err := saveRequest(ctx, tx, caller, job, &r); err != nil {
+			return err
 		}
 		// A renewal's order is keyed by the certificate it renews (KeyID is
 		// unique within a kind): while one waits for the upstream, the

@@ -185,6 +185,28 @@ func sanStrings(c *x509.Certificate) []string {
 	return out
 }
 
+// saveRequest stores job's request as r inside tx: a new request with its
+// idempotency key, or the update of the pending one it was (refused when
+// another node or person decided it meanwhile).
+func saveRequest(ctx context.Context, tx store.Tx, caller *auth.Principal, job *issueJob, r *store.Request) error {
+	if job.fromStatus == "" {
+		if err := putIdempotency(ctx, tx, caller, job.idemKey, job.idemHash, r.ID, r.CreatedAt); err != nil {
+			return err
+		}
+		if err := tx.InsertRequest(ctx, r); err != nil {
+			return fmt.Errorf("insert request: %w", err)
+		}
+		return nil
+	}
+	if err := tx.UpdateRequest(ctx, r, job.fromStatus); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return problem.Conflict("request_not_pending", "request %s was decided concurrently", r.ID)
+		}
+		return fmt.Errorf("update request: %w", err)
+	}
+	return nil
+}
+
 // record writes request, certificate, renewal link, idempotency key and audit
 // event in one transaction of the store's group commit.
 func (s *Service) record(ctx context.Context, caller *auth.Principal, job issueJob, cert *store.Certificate) error {
@@ -196,18 +218,8 @@ func (s *Service) record(ctx context.Context, caller *auth.Principal, job issueJ
 			at := cert.CreatedAt
 			r.DecidedBy, r.DecidedAt = job.approver.ID, &at
 		}
-		if job.fromStatus == "" {
-			if err := putIdempotency(ctx, tx, caller, job.idemKey, job.idemHash, r.ID, r.CreatedAt); err != nil {
-				return err
-			}
-			if err := tx.InsertRequest(ctx, &r); err != nil {
-				return fmt.Errorf("insert request: %w", err)
-			}
-		} else if err := tx.UpdateRequest(ctx, &r, job.fromStatus); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return problem.Conflict("request_not_pending", "request %s was decided concurrently", r.ID)
-			}
-			return fmt.Errorf("update request: %w", err)
+		if err := saveRequest(ctx, tx, caller, &job, &r); err != nil {
+			return err
 		}
 		if job.renewOf != nil {
 			if err := linkRenewal(ctx, tx, job.renewOf, cert); err != nil {

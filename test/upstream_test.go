@@ -4,11 +4,14 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signet-pki/signet/internal/testutil"
 )
 
 // upstreamTemplate allows *.upstream.test names, server keygen and 90 days.
@@ -357,5 +360,90 @@ func TestUpstreamStepCADownThenBack(t *testing.T) {
 	reqs := e.Must(t, 200, "GET", "/api/v1/requests?status=failed", admin, nil)
 	if !strings.Contains(string(reqs.Body), "upstream rejected") {
 		t.Errorf("failed request lacks the upstream's reason: %s", reqs.Body)
+	}
+}
+
+// TestUpstreamPendingThroughCompatAPIs: a client of the DigiCert or Sectigo
+// API enrolling through an external profile while the upstream is down
+// sees the vendor's own "pending" (pickup status, collect -1400), then
+// picks the certificate up through the same paths once the upstream is back.
+func TestUpstreamPendingThroughCompatAPIs(t *testing.T) {
+	sca := newStepCA(t) // not started yet
+	e := externalEnv(t, sca)
+	prof := e.Must(t, 201, "POST", "/api/v1/profiles", admin, map[string]any{"name": "ext-compat", "template": "up",
+		"issuer_type": "external", "connector": "step", "default_validity_days": 30,
+		"enrollment_methods": []string{"api", "sectigo"}}).Map(t)
+	profID := prof["id"].(string)
+
+	// DigiCert: issue answers the request id, pickup says pending.
+	_, csr := e.csr(t, "dc", "/CN=dc.upstream.test", "DNS:dc.upstream.test", ecKey...)
+	r := e.Do(t, "POST", "/compat/digicert/mpki/api/v1/certificate", "", map[string]any{"profile": map[string]any{"id": profID},
+		"seat": map[string]any{"seat_id": "dc.upstream.test"}, "csr": csr}, "x-api-key", admin)
+	if r.Status != 201 {
+		t.Fatalf("DigiCert issue while the upstream is down: %d %s", r.Status, r.Body)
+	}
+	reqID, _ := r.Map(t)["request_id"].(string)
+	pickup := func() map[string]any {
+		r := e.Do(t, "GET", "/compat/digicert/mpki/api/v1/certificate-pickup/"+reqID, "", nil, "x-api-key", admin)
+		if r.Status != 200 {
+			t.Fatalf("DigiCert pickup: %d %s", r.Status, r.Body)
+		}
+		return r.Map(t)
+	}
+	if m := pickup(); reqID == "" || m["status"] != "pending" {
+		t.Fatalf("DigiCert pickup while pending upstream: %v", m)
+	}
+
+	// Sectigo: enroll answers an sslId, collect says "being processed".
+	hdr := []string{"login", "admin", "password", admin, "customerUri", "default"}
+	var types []struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+	}
+	e.Must(t, 200, "GET", "/compat/sectigo/api/ssl/v1/types", "", nil, hdr...).JSON(t, &types)
+	certType := 0
+	for _, ty := range types {
+		if ty.Name == "ext-compat" {
+			certType = ty.ID
+		}
+	}
+	var orgs []struct {
+		ID int `json:"id"`
+	}
+	e.Must(t, 200, "GET", "/compat/sectigo/api/organization/v1", "", nil, hdr...).JSON(t, &orgs)
+	if certType == 0 || len(orgs) == 0 {
+		t.Fatalf("Sectigo types %v / organizations %v lack the external profile", types, orgs)
+	}
+	_, csr2 := e.csr(t, "sc", "/CN=sc.upstream.test", "DNS:sc.upstream.test", ecKey...)
+	var enr struct {
+		SSLID int `json:"sslId"`
+	}
+	e.Must(t, 200, "POST", "/compat/sectigo/api/ssl/v1/enroll", "", map[string]any{"orgId": orgs[0].ID, "csr": csr2,
+		"subjAltNames": "sc.upstream.test", "certType": certType, "term": 30}, hdr...).JSON(t, &enr)
+	collect := func() *testutil.Response {
+		return e.Do(t, "GET", fmt.Sprintf("/compat/sectigo/api/ssl/v1/collect/%d?format=x509CO", enr.SSLID), "", nil, hdr...)
+	}
+	if r := collect(); r.Status != 400 || r.Map(t)["code"] != float64(-1400) {
+		t.Fatalf("Sectigo collect while pending upstream: %d %s", r.Status, r.Body)
+	}
+	if r := e.Do(t, "GET", fmt.Sprintf("/compat/sectigo/api/ssl/v1/%d", enr.SSLID), "", nil, hdr...); r.Map(t)["status"] != "Approved" {
+		t.Fatalf("Sectigo status while pending upstream: %s", r.Body)
+	}
+
+	sca.start(t)
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		m := pickup()
+		r := collect()
+		if m["status"] == "issued" && r.Status == 200 {
+			if !strings.Contains(m["certificate"].(string), "BEGIN CERTIFICATE") || !strings.Contains(string(r.Body), "BEGIN CERTIFICATE") {
+				t.Fatalf("picked-up certificates: %v / %s", m, r.Body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not issued after the upstream came back: pickup %v, collect %d %s", m, r.Status, r.Body)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }

@@ -118,7 +118,7 @@ func (h *Handler) certificateDoc(ctx context.Context, c *store.Certificate) cert
 func (h *Handler) pendingDoc(r *http.Request, req *store.Request) certificateDoc {
 	doc := certificateDoc{Status: "pending", RequestID: req.ID, BusinessUnit: idName{ID: req.OrgID, Name: h.orgName(r.Context(), req.OrgID)},
 		Account: idOnly{ID: req.OrgID}, Seat: seatRefDoc{SeatID: req.Labels[seatLabel]}}
-	if req.Status != store.RequestPending && req.Status != store.RequestApproved {
+	if req.Status != store.RequestPending && req.Status != store.RequestApproved && req.Status != store.RequestPendingUpstream {
 		doc.Status = req.Status
 	}
 	doc.Profile.ID = req.ProfileID

@@ -255,7 +255,8 @@ func (h *Handler) pickup(w http.ResponseWriter, r *http.Request) error {
 		}
 		return writeJSON(w, http.StatusOK, certificateResponse{SerialNumber: upperSerial(c.Serial), DeliveryFormat: "x509",
 			Certificate: string(certutil.EncodeCertsPEM(c.DER)), RequestID: req.ID, Status: "issued"})
-	case store.RequestPending, store.RequestApproved:
+	case store.RequestPending, store.RequestApproved, store.RequestPendingUpstream:
+		// Waiting for a manager or for an external CA is the same "pending" to DigiCert's clients.
 		return writeJSON(w, http.StatusOK, certificateResponse{RequestID: req.ID, Status: "pending"})
 	default:
 		return apiErr(http.StatusConflict, "request_"+req.Status, "request "+req.ID+" was "+req.Status+": "+req.Reason)

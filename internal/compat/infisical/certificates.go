@@ -111,7 +111,7 @@ func (h *Handler) enroll(w http.ResponseWriter, ctx context.Context, in issuance
 		return err
 	}
 	if is.Certificate == nil {
-		return problem.Invalid("approval_required", "The profile requires approval; request %s is pending", is.Request.ID)
+		return notIssued(is)
 	}
 	writeJSON(w, http.StatusOK, render(is))
 	return nil
@@ -250,7 +250,7 @@ func (h *Handler) renewByID(ctx context.Context, ref string, days int) (*issuanc
 		return nil, err
 	}
 	if is.Certificate == nil {
-		return nil, problem.Invalid("approval_required", "The profile requires approval; request %s is pending", is.Request.ID)
+		return nil, notIssued(is)
 	}
 	return is, nil
 }
@@ -396,4 +396,14 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"message": "Successfully revoked certificate", "serialNumber": c.Serial, "revokedAt": revokedAt})
 	return nil
+}
+
+// notIssued is the answer of a synchronous Infisical call whose request
+// waits: for a manager's approval, or for the external CA of its profile.
+func notIssued(is *issuance.Issued) error {
+	if is.Request.Status == store.RequestPendingUpstream {
+		return problem.Invalid("issuance_pending", "The profile's external CA has not issued the certificate yet; request %s is pending: %s",
+			is.Request.ID, is.Request.Reason)
+	}
+	return problem.Invalid("approval_required", "The profile requires approval; request %s is pending", is.Request.ID)
 }

@@ -214,7 +214,9 @@ func (v *view) status(now time.Time) string {
 			return "Invalid"
 		case v.req.Status == store.RequestPending:
 			return stRequested
-		case v.req.Status == store.RequestApproved:
+		case v.req.Status == store.RequestApproved, v.req.Status == store.RequestPendingUpstream:
+			// Approved and waiting for the CA (an external one): Sectigo's
+			// clients keep collecting, as while Sectigo's CA issues.
 			return stApproved
 		case v.req.Status == store.RequestRejected && v.rec.Declined:
 			return stDeclined

@@ -590,6 +590,7 @@ func TestWebUIPagesReadWithoutJavaScript(t *testing.T) {
 		{"/ui/admin/cas/" + caID, "Chain", nil},
 		{"/ui/admin/templates", "Templates", nil},
 		{"/ui/admin/profiles", "gated", nil},
+		{"/ui/admin/connectors", "External CA connectors", map[string]int{"rita": 403}},
 		{"/ui/admin/identity", "API keys", map[string]int{"rita": 403}},
 		{"/ui/nothing-here", "", map[string]int{"admin": 404, "rita": 404, "mona": 404}},
 	}
@@ -1053,6 +1054,12 @@ func TestWebUIBadInputIsAClientErrorPage(t *testing.T) {
 		{"POST", "/ui/admin/identity/user", url.Values{"name": {"x"}, "password": {"short"}, "roles": {"emperor"}}},
 		{"POST", "/ui/admin/identity/revoke-key", url.Values{"id": {"key_nope"}}},
 		{"POST", "/ui/admin/identity/sorcery", url.Values{}},
+		{"GET", "/ui/admin/connectors?edit=nope", nil},
+		{"POST", "/ui/admin/connectors", url.Values{"name": {""}, "type": {"sideways"}, "config": {"=\n"}, "secret_value": {"x"}}},
+		{"POST", "/ui/admin/connectors/upc_nope/update", url.Values{"name": {"x"}, "config": {"url = https://x"}}},
+		{"POST", "/ui/admin/connectors/upc_nope/frobnicate", url.Values{}},
+		{"POST", "/ui/admin/connectors/upc_nope/delete", url.Values{"confirm": {"yes"}}},
+		{"POST", "/ui/certificates/abcdef0123/delete", url.Values{"confirm": {"yes"}}},
 	} {
 		if tc.form != nil {
 			tc.form.Set("csrf", token)
@@ -1114,4 +1121,50 @@ func TestWebUIKeepsOrganizationsApart(t *testing.T) {
 	if st := str(e.Must(t, 200, "GET", "/api/v1/certificates/"+serial, admin, nil).Map(t), "status"); st != "active" {
 		t.Fatalf("another organization revoked a certificate: %s", st)
 	}
+}
+
+// TestWebUIBrowserIssuerChoiceAndDelete: in a browser, the profile form
+// shows only the issuer settings of the chosen type and puts the service's
+// refusal of an external profile without a connector at that field; a
+// manager deletes an imported certificate (confirmed) and lands on the
+// inventory with a notice.
+func TestWebUIBrowserIssuerChoiceAndDelete(t *testing.T) {
+	e := newUIEnv(t, false)
+	testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		"-keyout", "gone.key", "-out", "gone.pem", "-subj", "/CN=gone.example.net", "-days", "30")
+	imp := e.Must(t, 200, "POST", "/api/v1/certificates/import", admin, map[string]any{"pem": readFile(t, filepath.Join(e.dir, "gone.pem"))}).Map(t)
+	serial := imp["imported"].([]any)[0].(map[string]any)["serial"].(string)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	mona := browser(t, ctx)
+	signIn(t, mona, e.URL, "mona", uiPassword)
+
+	run(t, mona, "profile form", chromedp.Navigate(e.URL+"/ui/admin/profiles"), chromedp.WaitVisible(chromedp.CSS("#p-issuer")))
+	hidden := func(sel string) bool {
+		return eval[bool](t, mona, `document.querySelector('`+sel+`').closest('p').hidden`)
+	}
+	if hidden("#p-ca") || !hidden("#p-connector") {
+		t.Fatal("an internal profile should show the CA and hide the connector")
+	}
+	run(t, mona, "choose external", chromedp.SetValue(chromedp.CSS("#p-issuer"), "external"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("p-issuer").dispatchEvent(new Event("change"))`),
+		chromedp.SendKeys(chromedp.CSS("#p-name"), "ext-browser"))
+	if !hidden("#p-ca") || hidden("#p-connector") {
+		t.Fatal("an external profile should show the connector and hide the CA")
+	}
+	submit(t, mona, "save without a connector", chromedp.Click(chromedp.CSS(`#profile-form button[type=submit]`)))
+	run(t, mona, "refusal", chromedp.WaitVisible(chromedp.CSS("#p-connector-err")))
+	if got := textOf(t, mona, "#p-connector-err"); !strings.Contains(got, "needs a connector") {
+		t.Fatalf("connector error: %q", got)
+	}
+
+	run(t, mona, "imported certificate", chromedp.Navigate(e.URL+"/ui/certificates/"+serial), chromedp.WaitVisible(chromedp.CSS("#delete")),
+		chromedp.Click(chromedp.CSS("#confirm-delete")))
+	submit(t, mona, "delete", chromedp.Click(chromedp.CSS("#delete")))
+	run(t, mona, "notice", chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if got, loc := textOf(t, mona, ".flash"), location(t, mona); !strings.Contains(got, "gone.example.net (imported) deleted") ||
+		!strings.Contains(loc, "/ui/certificates?") {
+		t.Fatalf("after delete: %q at %s", got, loc)
+	}
+	e.Must(t, 404, "GET", "/api/v1/certificates/"+serial, admin, nil)
 }

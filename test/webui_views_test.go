@@ -3,6 +3,8 @@ package test
 import (
 	"bytes"
 	"database/sql"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"html"
@@ -601,5 +603,283 @@ func TestWebUIAuditPageShowsABrokenChain(t *testing.T) {
 	resp, page := u.do("GET", "/ui/audit?verify=1", nil)
 	if resp.StatusCode != 200 || !strings.Contains(page, `<p class="error" role="status" id="chain-status">Chain broken at event `+strconv.Itoa(edited)+`:`) {
 		t.Fatalf("tampered chain: %d\n%.3000s", resp.StatusCode, page)
+	}
+}
+
+// TestWebUIConnectorsAndExternalProfiles: an administrator configures a
+// step-ca connector in the UI (its secret is never shown again, on any
+// page), the profile form refuses an external profile without a usable
+// connector next to that field and then creates one, a requester's UI
+// request issues through step-ca, and with step-ca down the next request
+// reads as waiting for the external CA with its reason. A requester
+// cannot open or change connectors; one in use cannot be deleted.
+func TestWebUIConnectorsAndExternalProfiles(t *testing.T) {
+	e := newUIEnv(t, false)
+	s := newStepCA(t)
+	s.start(t)
+	e.upstreamTemplate(t, "up")
+	var jwk map[string]any
+	if err := json.Unmarshal([]byte(s.provKeyJSON), &jwk); err != nil || str(jwk, "d") == "" {
+		t.Fatalf("provisioner key: %v", err)
+	}
+	secretD := str(jwk, "d") // the private part: no page may ever contain it
+	var pages []string       // every page fetched, checked for the secret at the end
+	u := newUIClient(t, e)
+	u.login("admin", uiAdminPassword)
+	get := func(c *uiClient, path string, want int) string {
+		t.Helper()
+		resp, p := c.do("GET", path, nil)
+		if resp.StatusCode != want {
+			t.Fatalf("GET %s: %d, want %d\n%.3000s", path, resp.StatusCode, want, p)
+		}
+		pages = append(pages, p)
+		return p
+	}
+	post := func(c *uiClient, path string, form url.Values, want int) (*http.Response, string) {
+		t.Helper()
+		resp, p := c.do("POST", path, form)
+		if resp.StatusCode != want {
+			t.Fatalf("POST %s: %d, want %d\n%.3000s", path, resp.StatusCode, want, p)
+		}
+		pages = append(pages, p)
+		return resp, p
+	}
+	page := get(u, "/ui/admin/connectors", 200)
+	checkAccessible(t, "admin connectors", page)
+	token := csrfOf(t, page)
+	form := func(kv ...string) url.Values {
+		v := url.Values{"csrf": {token}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Add(kv[i], kv[i+1])
+		}
+		return v
+	}
+	settings := "url = https://" + s.addr + "\nprovisioner = signet\n"
+
+	// A refused connector: each problem next to its field, nothing stored, the secret not echoed.
+	_, page = post(u, "/ui/admin/connectors", form("name", "step", "type", "stepca", "config", "url = http://plain\nthis is no setting",
+		"root_pem", string(s.rootPEM), "secret_name", "provisioner_key", "secret_value", "not-a-jwk-"+secretD[:8]), 400)
+	if !strings.Contains(page, `id="c-config-err"`) || !strings.Contains(page, "line 2 is not key = value") ||
+		strings.Contains(page, "not-a-jwk-") {
+		t.Errorf("refused connector form:\n%.4000s", page)
+	}
+	checkAccessible(t, "refused connector form", page)
+	_, page = post(u, "/ui/admin/connectors", form("name", "step", "type", "stepca", "config", settings,
+		"root_pem", string(s.rootPEM), "secret_name", "provisioner_key", "secret_value", "not-a-jwk"), 400)
+	if !regexp.MustCompile(`<ul class="field-error" id="c-secrets-err"><li>provisioner_key must be`).MatchString(page) ||
+		strings.Contains(page, "not-a-jwk") {
+		t.Errorf("a bad secret is not shown next to the secrets (or is echoed):\n%.4000s", page)
+	}
+	e.Must(t, 404, "GET", "/api/v1/connectors/step", admin, nil)
+	// The real one.
+	resp, _ := post(u, "/ui/admin/connectors", form("name", "step", "type", "stepca", "config", settings,
+		"root_pem", string(s.rootPEM), "secret_name", "provisioner_key", "secret_value", s.provKeyJSON), 303)
+	if !strings.HasPrefix(resp.Header.Get("Location"), "/ui/admin/connectors?done=") {
+		t.Errorf("after create: %s", resp.Header.Get("Location"))
+	}
+	conn := e.Must(t, 200, "GET", "/api/v1/connectors/step", admin, nil).Map(t)
+	connID := str(conn, "id")
+	if conn["type"] != "stepca" || !slices.Contains(anyStrings(conn["secret_names"]), "provisioner_key") {
+		t.Fatalf("connector: %v", conn)
+	}
+	// The editor shows the settings and the secret's name, never its value.
+	page = get(u, "/ui/admin/connectors?edit=step", 200)
+	checkAccessible(t, "connector editor", page)
+	if !strings.Contains(page, "provisioner = signet") || !strings.Contains(page, `name="secret_name" value="provisioner_key"`) ||
+		regexp.MustCompile(`type="password"[^>]*value=`).MatchString(page) {
+		t.Errorf("connector editor:\n%.4000s", page)
+	}
+
+	// The profile form: external without a connector, or with an unknown one, is refused at the connector field.
+	page = get(u, "/ui/admin/profiles", 200)
+	if !strings.Contains(page, `<option value="`+connID+`"`) || !strings.Contains(page, `name="issuer_type"`) {
+		t.Fatalf("the profile form offers no issuer type or connector:\n%.4000s", page)
+	}
+	profile := func(connector string) url.Values {
+		return form("name", "via-step", "template", "up", "issuer_type", "external", "connector", connector, "ca", "signet-issuing",
+			"approval", "auto", "default_validity_days", "30", "methods", "api", "delivery_format", "pem", "status", "active")
+	}
+	for connector, want := range map[string]string{"": "an external profile needs a connector", "nope": `no connector &#34;nope&#34;`} {
+		_, page = post(u, "/ui/admin/profiles", profile(connector), 400)
+		if !regexp.MustCompile(`id="p-connector"[^>]*aria-invalid="true"`).MatchString(page) ||
+			!strings.Contains(page, `<ul class="field-error" id="p-connector-err"><li>`+want) {
+			t.Errorf("external profile with connector %q:\n%.4000s", connector, page)
+		}
+		checkAccessible(t, "refused profile form", page)
+	}
+	e.Must(t, 404, "GET", "/api/v1/profiles/via-step", admin, nil)
+	post(u, "/ui/admin/profiles", profile(connID), 303)
+	if p := e.Must(t, 200, "GET", "/api/v1/profiles/via-step", admin, nil).Map(t); p["issuer_type"] != "external" ||
+		!strings.Contains(fmt.Sprint(p), connID) {
+		t.Fatalf("profile via-step: %v", p)
+	}
+	if page = get(u, "/ui/admin/profiles", 200); !strings.Contains(page, `external: <a href="/ui/admin/connectors?edit=`+connID+`">step</a>`) {
+		t.Errorf("the profiles table does not show the connector")
+	}
+
+	// A requester's UI request issues through step-ca.
+	rita := newUIClient(t, e)
+	rita.login("rita", uiPassword)
+	_, csr := e.csr(t, "ext-ui", "/CN=a.upstream.test", "DNS:a.upstream.test", ecKey...)
+	reqForm := get(rita, "/ui/request?profile=via-step", 200)
+	_, page = post(rita, "/ui/request", url.Values{"csrf": {csrfOf(t, reqForm)}, "profile": {"via-step"}, "mode": {"csr"}, "csr": {csr}}, 201)
+	m := regexp.MustCompile(`Serial <code>([0-9a-f]+)</code>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("issued page:\n%.3000s", page)
+	}
+	leaf := parsePEMCert(t, str(e.Must(t, 200, "GET", "/api/v1/certificates/"+m[1], admin, nil).Map(t), "certificate_pem"))
+	if leaf.Issuer.CommonName != "Upstream Test Intermediate" {
+		t.Errorf("the certificate was issued by %s, not step-ca", leaf.Issuer)
+	}
+	if page = get(u, "/ui/admin/connectors", 200); !regexp.MustCompile(`(?s)<tr id="connector-step">.*?</td>\s*<td>1</td><td>0</td><td>0</td><td>0</td>`).MatchString(page) ||
+		!strings.Contains(page, "<td>via-step</td>") || strings.Contains(page, `action="/ui/admin/connectors/`+connID+`/delete"`) {
+		t.Errorf("the connectors page shows no usage for step, or offers to delete it while in use:\n%.4000s", page)
+	}
+
+	// A requester can neither open the connectors page nor change anything by posting.
+	for _, path := range []string{"/ui/admin/connectors", "/ui/admin/connectors?edit=step"} {
+		if p := get(rita, path, 403); !strings.Contains(p, "<title>Forbidden") {
+			t.Errorf("rita GET %s: not the 403 page", path)
+		}
+	}
+	ritaToken := csrfOf(t, reqForm)
+	post(rita, "/ui/admin/connectors", url.Values{"csrf": {ritaToken}, "name": {"rogue"}, "type": {"stepca"}, "config": {settings},
+		"secret_name": {"provisioner_key"}, "secret_value": {s.provKeyJSON}}, 403)
+	post(rita, "/ui/admin/connectors/"+connID+"/status", url.Values{"csrf": {ritaToken}, "status": {"disabled"}}, 403)
+	post(rita, "/ui/admin/connectors/"+connID+"/secrets", url.Values{"csrf": {ritaToken}, "secret_name": {"provisioner_key"}, "secret_value": {"x"}}, 403)
+	e.Must(t, 404, "GET", "/api/v1/connectors/rogue", admin, nil)
+	if c := e.Must(t, 200, "GET", "/api/v1/connectors/step", admin, nil).Map(t); c["status"] != "active" || c["updated_at"] != conn["updated_at"] {
+		t.Errorf("a requester's posts changed the connector: %v", c)
+	}
+	mona := newUIClient(t, e)
+	mona.login("mona", uiPassword)
+	checkAccessible(t, "mona connectors", get(mona, "/ui/admin/connectors", 200))
+
+	// Settings, secrets and status change from the UI; a connector in use is not deleted.
+	post(u, "/ui/admin/connectors/"+connID+"/secrets", form("secret_name", "provisioner_key", "secret_value", ""), 400)
+	post(u, "/ui/admin/connectors/"+connID+"/secrets", form("secret_name", "provisioner_key", "secret_value", s.provKeyJSON), 303)
+	post(u, "/ui/admin/connectors/"+connID+"/update", form("name", "step", "status", "active", "config", settings+"extra = 1",
+		"root_pem", string(s.rootPEM)), 303)
+	if c := e.Must(t, 200, "GET", "/api/v1/connectors/step", admin, nil).Map(t); str(c, "config", "extra") != "1" {
+		t.Errorf("settings not saved: %v", c["config"])
+	}
+	_, page = post(u, "/ui/admin/connectors/"+connID+"/update", form("name", "Bad Name!", "status", "active", "config", settings), 400)
+	if !strings.Contains(page, `id="e-name-err"`) {
+		t.Errorf("a bad name is not shown next to the name:\n%.3000s", page)
+	}
+	post(u, "/ui/admin/connectors/"+connID+"/status", form("status", "disabled"), 303)
+	if c := e.Must(t, 200, "GET", "/api/v1/connectors/step", admin, nil).Map(t); c["status"] != "disabled" {
+		t.Errorf("disable: %v", c["status"])
+	}
+	post(u, "/ui/admin/connectors/"+connID+"/status", form("status", "active"), 303)
+	if _, page = post(u, "/ui/admin/connectors/"+connID+"/delete", form("confirm", "yes"), 409); !strings.Contains(page, "via-step") {
+		t.Errorf("deleting a connector in use: %.2000s", page)
+	}
+	spare := str(e.Must(t, 201, "POST", "/api/v1/connectors", admin, s.connectorBody("spare")).Map(t), "id")
+	post(u, "/ui/admin/connectors/"+spare+"/delete", form(), 400)
+	post(rita, "/ui/admin/connectors/"+spare+"/delete", url.Values{"csrf": {ritaToken}, "confirm": {"yes"}}, 403)
+	e.Must(t, 200, "GET", "/api/v1/connectors/spare", admin, nil)
+	post(u, "/ui/admin/connectors/"+spare+"/delete", form("confirm", "yes"), 303)
+	e.Must(t, 404, "GET", "/api/v1/connectors/spare", admin, nil)
+
+	// step-ca down: the next request waits for the external CA, and its pages say so with the reason.
+	s.stop()
+	_, csr = e.csr(t, "ext-ui2", "/CN=b.upstream.test", "DNS:b.upstream.test", ecKey...)
+	resp, _ = post(rita, "/ui/request", url.Values{"csrf": {ritaToken}, "profile": {"via-step"}, "mode": {"csr"}, "csr": {csr}}, 303)
+	reqPath := strings.SplitN(resp.Header.Get("Location"), "?", 2)[0]
+	if !strings.HasPrefix(reqPath, "/ui/requests/req_") || !strings.Contains(resp.Header.Get("Location"), "external+CA") {
+		t.Fatalf("pending request: %s", resp.Header.Get("Location"))
+	}
+	page = get(rita, reqPath, 200)
+	checkAccessible(t, "pending_upstream request", page)
+	if !strings.Contains(page, `id="request-status">waiting for the external CA<`) || !strings.Contains(page, "(connector <strong>step</strong>)") ||
+		!regexp.MustCompile(`<dt>External CA's last answer</dt><dd id="request-reason">[^<]+</dd>`).MatchString(page) {
+		t.Errorf("a request waiting for step-ca:\n%.4000s", page)
+	}
+	// A server-generated key is delivered at once even though its certificate waits: the key is never stored.
+	_, page = post(rita, "/ui/request", url.Values{"csrf": {ritaToken}, "profile": {"via-step"}, "mode": {"keygen"},
+		"common_name": {"c.upstream.test"}, "sans": {"c.upstream.test"}, "key": {"ecdsa-256"}, "pkcs12_password": {"p12-pass-phrase-1"}}, 202)
+	checkAccessible(t, "pending keygen", page)
+	km := regexp.MustCompile(`href="data:application/x-pem-file;base64,([A-Za-z0-9+/=&#;]+)" download="(req_\w+)\.key" id="download-key"`).FindStringSubmatch(page)
+	if km == nil || !strings.Contains(page, `id="pending-note">Request <a href="/ui/requests/`+km[2]+`">`) {
+		t.Fatalf("pending keygen page:\n%.3000s", page)
+	}
+	keyPEM, _ := base64.StdEncoding.DecodeString(html.UnescapeString(km[1]))
+	if b, _ := pem.Decode(keyPEM); b == nil || !strings.Contains(b.Type, "PRIVATE KEY") {
+		t.Errorf("the delivered key is not a PEM private key: %q", keyPEM)
+	}
+	if page = get(rita, "/ui/requests", 200); !strings.Contains(page, `<span class="badge req-pending_upstream">waiting for the external CA</span>`) {
+		t.Errorf("my requests do not show the waiting request:\n%.3000s", page)
+	}
+	if page = get(u, "/ui/admin/connectors", 200); !regexp.MustCompile(`<tr id="connector-step">(.|\n)*?<span class="error">[^<]+</span>`).MatchString(page) {
+		t.Errorf("the connectors page does not show step's last error:\n%.4000s", page)
+	}
+
+	for i, p := range pages {
+		if strings.Contains(p, secretD) || strings.Contains(p, s.provKeyJSON) {
+			t.Errorf("page %d shows the provisioner's private key", i)
+		}
+	}
+	if strings.Contains(e.LogText(), secretD) {
+		t.Error("the server log contains the provisioner's private key")
+	}
+}
+
+// TestWebUIDeleteImportedCertificate: an imported certificate's page offers
+// managers a confirmed, CSRF-protected Delete that removes it and returns
+// to the inventory with a notice; a certificate Signet issued offers none
+// and a forged post is refused, as is a requester's.
+func TestWebUIDeleteImportedCertificate(t *testing.T) {
+	e := newUIEnv(t, false)
+	testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		"-keyout", "old.key", "-out", "old.pem", "-subj", "/CN=old.example.net", "-days", "30")
+	imp := e.Must(t, 200, "POST", "/api/v1/certificates/import", admin, map[string]any{"pem": readFile(t, filepath.Join(e.dir, "old.pem"))}).Map(t)
+	imported := imp["imported"].([]any)[0].(map[string]any)["serial"].(string)
+	issued := str(e.Must(t, 201, "POST", "/api/v1/certificates", admin, map[string]any{"profile": "tls-server",
+		"keygen": map[string]any{"algorithm": "ecdsa", "bits": 256}, "subject": map[string]any{"common_name": "kept.example.com"},
+		"sans": []string{"kept.example.com"}, "owner": e.principals["rita"]}).Map(t), "certificate", "serial")
+	deleteAction := func(serial string) string { return `action="/ui/certificates/` + serial + `/delete"` }
+
+	mona, rita := newUIClient(t, e), newUIClient(t, e)
+	mona.login("mona", uiPassword)
+	rita.login("rita", uiPassword)
+	_, page := mona.do("GET", "/ui/certificates/"+imported, nil)
+	checkAccessible(t, "imported certificate", page)
+	if !strings.Contains(page, deleteAction(imported)) || !strings.Contains(page, `data-confirm="Delete this imported certificate`) {
+		t.Fatalf("the imported certificate's page offers no confirmed delete:\n%.4000s", page)
+	}
+	token := csrfOf(t, page)
+	if _, p := mona.do("GET", "/ui/certificates/"+issued, nil); strings.Contains(p, deleteAction(issued)) {
+		t.Error("an issued certificate's page offers Delete")
+	}
+	if _, p := rita.do("GET", "/ui/certificates/"+imported, nil); strings.Contains(p, deleteAction(imported)) {
+		t.Error("a requester is offered Delete")
+	}
+	_, ritaPage := rita.do("GET", "/ui/certificates/"+issued, nil)
+	for _, tc := range []struct {
+		name   string
+		c      *uiClient
+		serial string
+		form   url.Values
+		want   int
+	}{
+		{"issued by Signet", mona, issued, url.Values{"csrf": {token}, "confirm": {"yes"}}, 409},
+		{"unconfirmed", mona, imported, url.Values{"csrf": {token}}, 400},
+		{"no CSRF token", mona, imported, url.Values{"confirm": {"yes"}}, 403},
+		{"requester", rita, imported, url.Values{"csrf": {csrfOf(t, ritaPage)}, "confirm": {"yes"}}, 403},
+	} {
+		if resp, _ := tc.c.do("POST", "/ui/certificates/"+tc.serial+"/delete", tc.form); resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+		e.Must(t, 200, "GET", "/api/v1/certificates/"+tc.serial, admin, nil)
+	}
+	resp, _ := mona.do("POST", "/ui/certificates/"+imported+"/delete", url.Values{"csrf": {token}, "confirm": {"yes"}})
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != 303 || !strings.HasPrefix(loc, "/ui/certificates?done=") {
+		t.Fatalf("delete: %d %s", resp.StatusCode, loc)
+	}
+	e.Must(t, 404, "GET", "/api/v1/certificates/"+imported, admin, nil)
+	if _, p := mona.do("GET", loc, nil); !strings.Contains(p, `<p class="flash" role="status">Certificate old.example.net (imported) deleted from the inventory.</p>`) {
+		t.Errorf("the inventory shows no notice:\n%.2000s", p)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/signet-pki/signet/internal/problem"
 	"github.com/signet-pki/signet/internal/profile"
 	"github.com/signet-pki/signet/internal/store"
+	"github.com/signet-pki/signet/internal/upstream"
 )
 
 // formError is a refused admin form, shown above the form it belongs to.
@@ -220,9 +221,23 @@ type profilesView struct {
 	CANames   map[string]string
 	Form      profile.ProfileInput
 	Update    bool
-	Err       *formError
+	Err       *fieldErrors
 	Methods   []string
 	Formats   []string
+	// Connectors are the external CAs an external profile can use.
+	Connectors  []upstream.Connector
+	ConnNames   map[string]string
+	IssuerTypes []string
+}
+
+// profileField maps a profile violation's field to its control.
+func profileField(field string) string {
+	switch field {
+	case "name", "description", "template", "ca", "issuer_type", "connector", "approval", "default_validity_days",
+		"enrollment_methods", "delivery_format", "status":
+		return field
+	}
+	return ""
 }
 
 func (u *UI) profiles(w http.ResponseWriter, r *http.Request) error {
@@ -235,6 +250,7 @@ func (u *UI) profiles(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Update = true
 		v.Form = profile.ProfileInput{Name: p.Name, Description: p.Description, Template: p.TemplateID, CA: p.CAID,
+			IssuerType: p.IssuerType, Connector: p.ConnectorID,
 			Approval: p.Approval, DefaultValidityDays: p.DefaultValidityDays, EnrollmentMethods: p.EnrollmentMethods,
 			DeliveryFormat: p.DeliveryFormat, Status: p.Status}
 	}
@@ -260,16 +276,38 @@ func (u *UI) showProfiles(w http.ResponseWriter, r *http.Request, status int, v 
 	for _, c := range v.CAs {
 		v.CANames[c.ID] = c.Name
 	}
+	v.ConnNames = map[string]string{}
+	if u.d.Upstream != nil {
+		// Those who may read profiles but not connectors see connector ids.
+		if v.Connectors, _, err = u.d.Upstream.List(ctx, "", 200, ""); problem.KindOf(err) == problem.KindForbidden {
+			err = nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, c := range v.Connectors {
+		v.ConnNames[c.ID] = c.Name
+	}
 	v.Methods, v.Formats = profile.EnrollmentMethods, profile.DeliveryFormats
+	v.IssuerTypes = []string{store.IssuerInternal, store.IssuerExternal, store.IssuerSelfSigned}
 	return u.render(w, r, status, "profiles", "Profiles", v)
 }
 
 func (u *UI) saveProfile(w http.ResponseWriter, r *http.Request) error {
 	days, _ := strconv.Atoi(r.PostFormValue("default_validity_days"))
 	in := profile.ProfileInput{Name: strings.TrimSpace(r.PostFormValue("name")), Description: r.PostFormValue("description"),
-		Template: r.PostFormValue("template"), CA: r.PostFormValue("ca"), Approval: r.PostFormValue("approval"),
+		Template: r.PostFormValue("template"), IssuerType: r.PostFormValue("issuer_type"), Approval: r.PostFormValue("approval"),
 		DefaultValidityDays: days, EnrollmentMethods: r.PostForm["methods"], DeliveryFormat: r.PostFormValue("delivery_format"),
 		Status: r.PostFormValue("status")}
+	// The form shows both the CA and the connector choice; only the one the
+	// issuer type uses is sent, as an API client would.
+	switch in.IssuerType {
+	case store.IssuerInternal, "":
+		in.CA = r.PostFormValue("ca")
+	case store.IssuerExternal:
+		in.Connector = r.PostFormValue("connector")
+	}
 	update := r.PostFormValue("update") == "1"
 	var err error
 	if update {
@@ -278,7 +316,7 @@ func (u *UI) saveProfile(w http.ResponseWriter, r *http.Request) error {
 		_, err = u.d.Profiles.CreateProfile(r.Context(), in)
 	}
 	if err != nil {
-		fe, err := newFormError("profile", err)
+		fe, err := placeErrors("profile", err, profileField)
 		if err != nil {
 			return err
 		}

@@ -41,6 +41,7 @@ type certView struct {
 	Names      map[string]string // principal and team ids -> names
 	CanAudit   bool
 	CanAct     bool
+	CanDelete  bool // an imported or discovered certificate the caller may remove
 	Formats    []option
 	Reasons    []string
 	RenewError *problem.Error
@@ -85,7 +86,8 @@ func (u *UI) certificatePage(r *http.Request, serial string) (*certView, error) 
 	}
 	p := principal(ctx)
 	v := &certView{C: c, Status: certStatus(c, u.d.Now()), Formats: downloadFormats, Reasons: reasons,
-		CanAudit: p.Allows(auth.PermAuditRead), CanAct: p.Allows(auth.PermCertRevoke) && p.OwnsCertificate(c.OrgID, c.Owner)}
+		CanAudit: p.Allows(auth.PermAuditRead), CanAct: p.Allows(auth.PermCertRevoke) && p.OwnsCertificate(c.OrgID, c.Owner),
+		CanDelete: c.Source != store.SourceIssued && p.Allows(auth.PermCertDelete) && p.InOrg(c.OrgID)}
 	if v.Decoded, err = decode(c.DER); err != nil {
 		return nil, err
 	}
@@ -246,7 +248,9 @@ func (u *UI) download(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// certificateAction runs revoke (reason, confirmed), suspend, resume or renew.
+// certificateAction runs revoke (reason, confirmed), suspend, resume, renew or
+// delete (confirmed; imported and discovered certificates only, which the
+// service enforces).
 func (u *UI) certificateAction(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	serial := r.PathValue("serial")
@@ -277,6 +281,20 @@ func (u *UI) certificateAction(w http.ResponseWriter, r *http.Request) error {
 		return redirect(w, r, page, "Certificate resumed.")
 	case "renew":
 		return u.renew(w, r, serial)
+	case "delete":
+		if r.PostFormValue("confirm") != "yes" {
+			return problem.Violations("confirmation_required", "deleting cannot be undone: tick the confirmation box",
+				[]problem.Violation{{Field: "confirm", Code: "required", Message: "confirm the deletion"}})
+		}
+		c, err := u.d.Issuance.DeleteCertificate(ctx, serial)
+		if err != nil {
+			return err
+		}
+		name := c.CommonName
+		if name == "" {
+			name = c.Serial
+		}
+		return redirect(w, r, Prefix+"certificates", "Certificate "+name+" ("+c.Source+") deleted from the inventory.")
 	}
 	return problem.NotFound("action_unknown", "no certificate action %q", r.PathValue("action"))
 }

@@ -76,8 +76,18 @@ func funcs(now func() time.Time) template.FuncMap {
 			}
 			return false
 		},
+		"statusLabel": statusLabel,
 		"fieldErrors": func(errs map[string][]string, field string) []string { return errs[field] },
 	}
+}
+
+// statusLabel is how a request status reads on a page: the API's names,
+// except the one that would puzzle a person.
+func statusLabel(status string) string {
+	if status == store.RequestPendingUpstream {
+		return "waiting for the external CA"
+	}
+	return status
 }
 
 // certStatus is a certificate's status with "expired" derived from its dates.

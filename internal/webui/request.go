@@ -171,6 +171,13 @@ func (u *UI) submitRequest(w http.ResponseWriter, r *http.Request) error {
 		return u.render(w, r, http.StatusBadRequest, "request", "Request a certificate", v)
 	}
 	if res.Certificate == nil {
+		if res.Request.Status == store.RequestPendingUpstream {
+			if len(res.PrivateKeyPEM) > 0 {
+				return u.showPendingKey(w, r, res)
+			}
+			return redirect(w, r, Prefix+"requests/"+res.Request.ID,
+				"Request sent to the external CA; the certificate appears here once it is issued.")
+		}
 		return redirect(w, r, Prefix+"requests/"+res.Request.ID, "Request submitted; it waits for a manager's approval.")
 	}
 	return u.showIssued(w, r, res, "Issued")
@@ -232,6 +239,7 @@ type issuedView struct {
 	PKCS12      template.URL // data: URL; only in this response, never stored
 	KeyPEM      template.URL // data: URL
 	HasKey      bool
+	Pending     *store.Request // a request the external CA has not answered yet (no certificate)
 	PKCS12Name  string
 	PEMDownload string
 }
@@ -252,9 +260,19 @@ func (u *UI) showIssued(w http.ResponseWriter, r *http.Request, res *issuance.Is
 	return u.render(w, r, http.StatusCreated, "issued", verb+" "+res.Certificate.CommonName, v)
 }
 
+// showPendingKey delivers a server-generated key whose certificate the
+// external CA has not issued yet: the key is never stored, so this page is
+// its only chance, as the API's 202 answer is.
+func (u *UI) showPendingKey(w http.ResponseWriter, r *http.Request, res *issuance.Issued) error {
+	v := issuedView{Verb: "Waiting for the external CA", HasKey: true, Pending: res.Request,
+		KeyPEM: template.URL("data:application/x-pem-file;base64," + base64.StdEncoding.EncodeToString(res.PrivateKeyPEM))}
+	return u.render(w, r, http.StatusAccepted, "issued", "Request "+res.Request.ID, v)
+}
+
 type oneRequestView struct {
 	R         *store.Request
 	Profile   string
+	Connector string // the external CA's connector, for requests of external profiles
 	CanDecide bool
 	Names     map[string]string // requester, owner and decider ids -> names
 }
@@ -269,6 +287,12 @@ func (u *UI) request(w http.ResponseWriter, r *http.Request) error {
 		Names: u.names(r.Context(), req.RequesterID, req.Owner, req.DecidedBy)}
 	if prof, err := u.d.Profiles.GetProfile(r.Context(), req.ProfileID); err == nil {
 		v.Profile = prof.Name
+		if prof.ConnectorID != "" && u.d.Upstream != nil {
+			v.Connector = prof.ConnectorID
+			if c, err := u.d.Upstream.Get(r.Context(), prof.ConnectorID); err == nil {
+				v.Connector = c.Name
+			}
+		}
 	}
 	return u.render(w, r, http.StatusOK, "request_detail", "Request "+req.ID, v)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/signet-pki/signet/internal/issuance"
 	"github.com/signet-pki/signet/internal/problem"
 	"github.com/signet-pki/signet/internal/profile"
+	"github.com/signet-pki/signet/internal/upstream"
 )
 
 //go:embed templates/*.html
@@ -42,8 +43,10 @@ type Deps struct {
 	APIKeys   *auth.APIKeys
 	Directory *auth.Directory
 	Audit     *audit.Service
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Upstream manages external CA connectors; nil hides the connector pages.
+	Upstream *upstream.Service
+	Now      func() time.Time
+	Log      *slog.Logger
 	// SecureCookies marks cookies Secure even on plain HTTP requests: set
 	// when browsers reach Signet over HTTPS through a TLS-terminating proxy.
 	SecureCookies bool
@@ -138,6 +141,9 @@ func (u *UI) routes() {
 	page("POST "+Prefix+"admin/templates", u.saveTemplate)
 	page("GET "+Prefix+"admin/profiles", u.profiles)
 	page("POST "+Prefix+"admin/profiles", u.saveProfile)
+	page("GET "+Prefix+"admin/connectors", u.connectors)
+	page("POST "+Prefix+"admin/connectors", u.createConnector)
+	page("POST "+Prefix+"admin/connectors/{id}/{action}", u.connectorAction)
 	page("GET "+Prefix+"admin/identity", u.identity)
 	page("POST "+Prefix+"admin/identity/{what}", u.identityAction)
 	u.mux.Handle(Prefix, u.signedIn(func(w http.ResponseWriter, r *http.Request) error {

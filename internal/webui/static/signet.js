@@ -20,4 +20,14 @@
     form.querySelectorAll("input[name=mode]").forEach(function (r) { r.addEventListener("change", sync); });
     sync();
   }
+  // On the profile form, show only the issuer settings of the chosen type.
+  var issuer = document.getElementById("p-issuer");
+  if (issuer) {
+    var show = function () {
+      document.querySelectorAll(".issuer-internal").forEach(function (el) { el.hidden = issuer.value !== "internal"; });
+      document.querySelectorAll(".issuer-external").forEach(function (el) { el.hidden = issuer.value !== "external"; });
+    };
+    issuer.addEventListener("change", show);
+    show();
+  }
 })();

@@ -2,6 +2,8 @@ package test
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"log/slog"
 	"os"
@@ -72,13 +74,53 @@ func TestAgentRenewsWritesReloadsAndChecksIn(t *testing.T) {
 	if second == first || reloads() != 2 {
 		t.Fatalf("near expiry: serial %s (was %s), reloads %d", second, first, reloads())
 	}
-	// Revoked on the server: renewed at the next round.
+	// A renewal, not a fresh enrollment: the inventory links the two.
+	renewal := func(serial string) (renewedBy, renewedFrom string) {
+		t.Helper()
+		c := e.Must(t, 200, "GET", "/api/v1/certificates/"+serial, admin, nil).Map(t)
+		by, _ := c["renewed_by"].(string)
+		from, _ := c["renewed_from"].(string)
+		return by, from
+	}
+	if by, _ := renewal(first); by != second {
+		t.Fatalf("%s renewed_by = %q, want %s", first, by, second)
+	}
+	if _, from := renewal(second); from != first {
+		t.Fatalf("%s renewed_from = %q, want %s", second, from, first)
+	}
+	// Revoked on the server: it cannot be renewed (409), so the agent
+	// enrolls a fresh, unlinked certificate at the next round.
 	e.Must(t, 200, "POST", "/api/v1/certificates/"+second+"/revoke", admin, map[string]any{"reason": "key_compromise"})
 	if err := r.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if third := serialOf(); third == second || reloads() != 3 {
+	third := serialOf()
+	if third == second || reloads() != 3 {
 		t.Fatalf("after revocation: serial %s (was %s), reloads %d", third, second, reloads())
+	}
+	if by, _ := renewal(second); by != "" {
+		t.Fatalf("revoked %s renewed_by = %q", second, by)
+	}
+	if _, from := renewal(third); from != "" {
+		t.Fatalf("fresh enrollment %s renewed_from = %q", third, from)
+	}
+	// Already renewed elsewhere (here by an administrator, with a key the
+	// agent does not hold): the agent falls back to a fresh enrollment
+	// when its own certificate comes due, rather than failing every round.
+	other := e.Must(t, 201, "POST", "/api/v1/certificates/"+third+"/renew", admin,
+		map[string]any{"keygen": map[string]any{"algorithm": "ecdsa", "bits": 256}}).Map(t)["certificate"].(map[string]any)["serial"].(string)
+	mu.Lock()
+	now = now.Add(21 * 24 * time.Hour)
+	mu.Unlock()
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fourth := serialOf()
+	if fourth == third || fourth == other || reloads() != 4 {
+		t.Fatalf("after a renewal elsewhere: serial %s (was %s, other %s), reloads %d", fourth, third, other, reloads())
+	}
+	if by, _ := renewal(third); by != other {
+		t.Fatalf("%s renewed_by = %q, want %s", third, by, other)
 	}
 	agents := e.Must(t, 200, "GET", "/api/v1/agents", admin, nil).Map(t)["items"].([]any)
 	if len(agents) != 1 {
@@ -88,6 +130,45 @@ func TestAgentRenewsWritesReloadsAndChecksIn(t *testing.T) {
 	certs := a["report"].(map[string]any)["certificates"].([]any)
 	if a["id"] != "web-1" || len(certs) != 1 || certs[0].(map[string]any)["state"] != "renewed" {
 		t.Fatalf("agent listing: %v", a)
+	}
+}
+
+// TestAgentEnrollsWhenTheServerDoesNotKnowItsCertificate: a certificate in
+// place that the server has no record of (a restore, a file copied by hand)
+// cannot be renewed (404 certificate_not_found); when it comes due the agent
+// enrolls a fresh one instead of failing every round.
+func TestAgentEnrollsWhenTheServerDoesNotKnowItsCertificate(t *testing.T) {
+	e := newEnv(t)
+	key := e.newKey(t, "restored-agent", "requester")
+	dir := t.TempDir()
+	m := agent.Managed{Name: "web", Profile: "tls-server", CommonName: "restored.example.com",
+		CertPath: filepath.Join(dir, "web.crt"), KeyPath: filepath.Join(dir, "web.key")}
+	// Past 2/3 of its lifetime, so due at once.
+	old := selfSigned(t, time.Now().Add(-20*24*time.Hour), time.Now().Add(5*24*time.Hour))
+	if err := os.WriteFile(m.CertPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: old.Certificate[0]}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	oldLeaf, err := x509.ParseCertificate(old.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldSerial := strings.ToLower(oldLeaf.SerialNumber.Text(16))
+	e.Must(t, 404, "GET", "/api/v1/certificates/"+oldSerial, admin, nil)
+	r, err := agent.NewRunner(agent.Config{Server: e.URL, APIKey: key, ID: "restored-1", Certificates: []agent.Managed{m}},
+		e.Client, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	leaf := parseCertFile(t, m.CertPath)
+	serial := strings.ToLower(leaf.SerialNumber.Text(16))
+	if serial == oldSerial || leaf.Subject.CommonName != "restored.example.com" {
+		t.Fatalf("certificate in place: serial %s (was %s), CN %q", serial, oldSerial, leaf.Subject.CommonName)
+	}
+	if c := e.Must(t, 200, "GET", "/api/v1/certificates/"+serial, admin, nil).Map(t); c["renewed_from"] != nil || c["status"] != "active" {
+		t.Fatalf("the fresh enrollment: %v", c)
 	}
 }
 

@@ -135,7 +135,7 @@ func (s *Service) revokeCert(w http.ResponseWriter, r *http.Request, d *director
 	} else {
 		thumb, _ := thumbprint(req.jwk)
 		actor = &auth.Principal{ID: "acme_certkey_" + thumb, Name: "holder of the certificate's key", Kind: "acme_certificate_key",
-			OrgID: d.prof.Profile.OrgID, Roles: []string{auth.RoleRequester}, Method: "acme", SourceIP: sourceIP(r)}
+			OrgID: d.prof.Profile.OrgID, Roles: []string{auth.RoleRequester}, Method: "acme", SourceIP: auth.SourceIP(r)}
 	}
 	rec, err := s.issuance.GetCertificate(auth.WithPrincipal(ctx, actor), certutil.SerialHex(cert.SerialNumber))
 	if err != nil || !bytes.Equal(rec.DER, der) {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,15 +94,17 @@ func (s *Service) handle(h handlerFunc) http.Handler {
 // allow ACME have a directory.
 func (s *Service) directory(ctx context.Context, r *http.Request) (*directory, error) {
 	name := r.PathValue("profile")
-	prof, err := s.profiles.Resolve(ctx, name)
+	prof, err := profile.ResolveOffered(ctx, s.profiles, name, "acme")
 	if err != nil {
+		// RFC 8555 has no problem type for an unknown directory; say which
+		// of the two it is, as an ACME problem document.
+		if pe := problem.As(err); pe != nil && pe.Code == profile.CodeNotOffered {
+			return nil, newError(errMalformed, http.StatusNotFound, "profile %q does not offer ACME", name)
+		}
 		if problem.KindOf(err) == problem.KindNotFound {
 			return nil, newError(errMalformed, http.StatusNotFound, "no ACME directory for profile %q", name)
 		}
 		return nil, err
-	}
-	if prof.Profile.Status != "active" || !slices.Contains(prof.Profile.EnrollmentMethods, "acme") {
-		return nil, newError(errMalformed, http.StatusNotFound, "profile %q does not offer ACME", name)
 	}
 	return &directory{prof: prof, base: s.origin(r) + "/acme/" + url.PathEscape(name)}, nil
 }
@@ -127,7 +127,7 @@ func link(u, rel string) string { return "<" + u + ">;rel=\"" + rel + "\"" }
 // principal is who an account acts as towards the issuance service.
 func (s *Service) principal(a *account, r *http.Request) *auth.Principal {
 	p := &auth.Principal{ID: principalPrefix + a.ID(), Name: "ACME account " + a.ID(), Kind: "acme_account",
-		OrgID: a.OrgID, Roles: []string{auth.RoleRequester}, Method: "acme", SourceIP: sourceIP(r)}
+		OrgID: a.OrgID, Roles: []string{auth.RoleRequester}, Method: "acme", SourceIP: auth.SourceIP(r)}
 	if a.TeamID != "" {
 		p.TeamIDs = []string{a.TeamID}
 	}
@@ -142,14 +142,6 @@ func (a *account) owner() string {
 		return a.TeamID
 	}
 	return principalPrefix + a.ID()
-}
-
-func sourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // as returns ctx acting as account a.

@@ -58,7 +58,7 @@ func (s *Service) renewalInfo(w http.ResponseWriter, r *http.Request, d *directo
 		return err
 	}
 	reader := &auth.Principal{ID: "acme_renewal_info", Name: "ACME renewal information", Kind: "acme",
-		OrgID: d.prof.Profile.OrgID, Roles: []string{auth.RoleAuditor}, Method: "acme", SourceIP: sourceIP(r)}
+		OrgID: d.prof.Profile.OrgID, Roles: []string{auth.RoleAuditor}, Method: "acme", SourceIP: auth.SourceIP(r)}
 	rec, err := s.issuance.GetCertificate(auth.WithPrincipal(r.Context(), reader), serial)
 	if err != nil {
 		return newError(errMalformed, http.StatusNotFound, "no certificate %s in this directory's organization", serial)

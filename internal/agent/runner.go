@@ -156,7 +156,7 @@ func (r *Runner) check(ctx context.Context, m Managed) (CertStatus, error) {
 		return st, nil
 	}
 	r.log.Info("renewing", "certificate", m.Name, "why", reason)
-	notAfter, serial, err := r.renew(ctx, m)
+	notAfter, serial, err := r.renew(ctx, m, st.Serial)
 	if errors.Is(err, errPending) {
 		st.State, st.Error = "pending", err.Error()
 		return st, nil
@@ -190,10 +190,13 @@ func pendingPath(m Managed) string { return m.KeyPath + ".pending" }
 
 // renew makes a key here, has the server sign a CSR and writes both files
 // atomically, the key first (a certificate never points at a missing key).
+// current is the serial of the certificate in place ("" when there is
+// none): it is renewed through the server's renew call, so the inventory
+// links the two (renewed_from, renewed_by).
 // A request the server leaves pending is picked up at later rounds rather
 // than placed again, which would pile up requests (and, at an external
 // CA, orders) that each wait as long.
-func (r *Runner) renew(ctx context.Context, m Managed) (time.Time, string, error) {
+func (r *Runner) renew(ctx context.Context, m Managed, current string) (time.Time, string, error) {
 	if picked, notAfter, serial, err := r.pickUp(ctx, m); picked || err != nil {
 		return notAfter, serial, err
 	}
@@ -226,7 +229,7 @@ func (r *Runner) renew(ctx context.Context, m Managed) (time.Time, string, error
 	if m.ValidityDays > 0 {
 		body["validity_days"] = m.ValidityDays
 	}
-	if err := r.call(ctx, http.MethodPost, "/api/v1/certificates", body, &res); err != nil {
+	if err := r.request(ctx, m, current, body, &res); err != nil {
 		return time.Time{}, "", err
 	}
 	if res.Certificate.CertificatePEM == "" {
@@ -240,6 +243,38 @@ func (r *Runner) renew(ctx context.Context, m Managed) (time.Time, string, error
 		return time.Time{}, "", fmt.Errorf("%w: request %s is %s; the agent picks it up at a later round", errPending, res.Request.ID, res.Request.Status)
 	}
 	return r.install(m, keyPEM, []byte(res.Certificate.CertificatePEM+res.ChainPEM), res.Certificate.NotAfter, res.Certificate.Serial)
+}
+
+// request asks for a certificate for body's CSR: a renewal of current
+// when the server can renew it, else a fresh enrollment. The server
+// cannot when it does not know the certificate (a restore, a file put in
+// place by hand) or it may no longer be renewed (revoked, suspended, or
+// already renewed by someone else); a fresh enrollment then still gets the
+// host a certificate, only unlinked. A renewal of current already waiting
+// for an external CA (renewal_in_progress) is not such a case: enrolling
+// beside it would place a second order there, so that error stands and
+// a later round tries again.
+func (r *Runner) request(ctx context.Context, m Managed, current string, body map[string]any, out any) error {
+	if current != "" {
+		err := r.call(ctx, http.MethodPost, "/api/v1/certificates/"+url.PathEscape(current)+"/renew", body, out)
+		he := (*httpError)(nil)
+		if err == nil || !errors.As(err, &he) || !cannotRenew(he) {
+			return err
+		}
+		r.log.Info("the server cannot renew the certificate in place; enrolling a new one", "certificate", m.Name,
+			"serial", current, "status", he.Status, "code", he.Code)
+	}
+	return r.call(ctx, http.MethodPost, "/api/v1/certificates", body, out)
+}
+
+// cannotRenew reports whether the server refused a renewal because the
+// certificate is unknown to it or past renewing.
+func cannotRenew(he *httpError) bool {
+	switch he.Code {
+	case "certificate_not_found", "certificate_not_active", "certificate_already_renewed":
+		return true
+	}
+	return false
 }
 
 // install writes the key, then the certificate and its chain.

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -100,8 +99,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	s, err := a.svc.Directory.Login(r.Context(), a.svc.APIKeys, in.Username, in.Password, ip)
+	s, err := a.svc.Directory.Login(r.Context(), a.svc.APIKeys, in.Username, in.Password, auth.SourceIP(r))
 	if err != nil {
 		return err
 	}

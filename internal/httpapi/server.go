@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -248,8 +247,7 @@ func (a *API) refused(r *http.Request, p *auth.Principal, err error) {
 	if pe == nil || (pe.Kind != problem.KindUnauthorized && pe.Kind != problem.KindForbidden) || a.svc.Audit == nil {
 		return
 	}
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if err := a.svc.Audit.RecordRefusal(r.Context(), audit.Refusal{Principal: p, SourceIP: ip, Method: r.Method,
+	if err := a.svc.Audit.RecordRefusal(r.Context(), audit.Refusal{Principal: p, SourceIP: auth.SourceIP(r), Method: r.Method,
 		Path: r.URL.Path, Err: pe}); err != nil {
 		a.log.WarnContext(r.Context(), "could not audit a refused request", "err", err)
 	}
@@ -263,9 +261,7 @@ func (a *API) authenticate(r *http.Request) (*auth.Principal, error) {
 		if err != nil {
 			return nil, err
 		}
-		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-			p.SourceIP = host
-		}
+		p.SourceIP = auth.SourceIP(r)
 		return p, nil
 	}
 	if h == "" {
@@ -278,9 +274,7 @@ func (a *API) authenticate(r *http.Request) (*auth.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		p.SourceIP = host
-	}
+	p.SourceIP = auth.SourceIP(r)
 	return p, nil
 }
 

@@ -11,7 +11,9 @@ import (
 // characters. So wrong codes are counted per principal: after
 // maxBadAttempts within attemptWindow, every code lookup of that principal
 // (redeem, get by code) is refused with 429 until the window ends, whether
-// the code is right or not.
+// the code is right or not. (A refused attempt with an enrollment's own
+// code also counts against that enrollment, in its stored record:
+// enrollments.go, badAttempt.)
 const (
 	maxBadAttempts = 10
 	attemptWindow  = 15 * time.Minute

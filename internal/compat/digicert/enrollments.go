@@ -29,7 +29,16 @@ const (
 	enrCreated  = "created"
 	enrRedeemed = "redeemed"
 	enrExpired  = "expired"
+	enrLocked   = "locked"
 )
+
+// maxEnrollmentBadAttempts is how many refused attempts with an
+// enrollment's own code (wrong seat, another organization) lock it.
+// DigiCert locks an enrollment once "the maximum number of authentication
+// attempts" is exceeded but does not publish the number; 10 matches the
+// per-principal limit (attempts.go). A locked enrollment cannot be
+// redeemed; an administrator creates a new one for the seat.
+const maxEnrollmentBadAttempts = 10
 
 type enrollmentRecord struct {
 	ID           string     `json:"id"`
@@ -47,6 +56,9 @@ type enrollmentRecord struct {
 	ExpiresAt    time.Time  `json:"expires_at"`
 	RedeemedAt   *time.Time `json:"redeemed_at,omitempty"`
 	Serial       string     `json:"serial,omitempty"`
+	// BadAttempts counts refused attempts with this enrollment's code,
+	// kept with the record so that restarts and other nodes see it.
+	BadAttempts int `json:"bad_attempts,omitempty"`
 }
 
 func codeHash(code string) string {
@@ -118,7 +130,8 @@ func (h *Handler) enrollmentStatus(obj *store.ProtocolObject) string {
 
 func (h *Handler) response(obj *store.ProtocolObject, e *enrollmentRecord, code string) enrollmentResponse {
 	return enrollmentResponse{ID: e.ID, SeatID: e.SeatID, ProfileID: e.ProfileID, ProfileName: e.ProfileName, EnrollmentCode: code,
-		CreationDateTime: timeString(e.CreatedAt), ExpiryDateTime: timeString(e.ExpiresAt), Status: h.enrollmentStatus(obj)}
+		CreationDateTime: timeString(e.CreatedAt), ExpiryDateTime: timeString(e.ExpiresAt), Status: h.enrollmentStatus(obj),
+		NumberOfBadAttempts: float64(e.BadAttempts)}
 }
 
 // parseExpiry reads expiry_date in the vendor's "yyyy-MM-dd" or
@@ -232,7 +245,10 @@ func decodeEnrollment(obj *store.ProtocolObject) (*enrollmentRecord, error) {
 }
 
 // byCode finds the enrollment a code opens. The lookup is by the code's
-// hash; the stored hash is compared again in constant time.
+// hash; the stored hash is compared again in constant time. A wrong code
+// counts against the principal (attempts.go); the right code used for
+// another seat or from another organization also counts against the
+// enrollment it names, which is locked after maxEnrollmentBadAttempts.
 func (h *Handler) byCode(ctx context.Context, code, seatID string) (*store.ProtocolObject, *enrollmentRecord, error) {
 	p := auth.PrincipalFrom(ctx)
 	if err := h.tries.check(p.ID, h.d.Now()); err != nil {
@@ -261,9 +277,54 @@ func (h *Handler) byCode(ctx context.Context, code, seatID string) (*store.Proto
 		return nil, nil, err
 	}
 	if !p.InOrg(e.OrgID) || (seatID != "" && seatID != e.SeatID) {
+		h.badAttempt(ctx, obj.ID)
 		return nil, nil, notFound()
 	}
 	return obj, e, nil
+}
+
+// badAttempt counts a refused attempt against enrollment id and locks a
+// created enrollment that reaches maxEnrollmentBadAttempts. The count is
+// read again just before it is written; two attempts at the same instant
+// may count once (the store compares only the status), which the
+// per-principal limit still bounds. Failures are logged: the caller's
+// answer is the same either way.
+func (h *Handler) badAttempt(ctx context.Context, id string) {
+	obj, err := h.d.Objects.GetProtocolObject(ctx, kindEnrollment, id)
+	if err == nil {
+		err = h.countBadAttempt(ctx, obj)
+	}
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		h.d.Logger.WarnContext(ctx, "digicert API: could not count a bad enrollment attempt", "enrollment", id, "err", err)
+	}
+}
+
+func (h *Handler) countBadAttempt(ctx context.Context, obj *store.ProtocolObject) error {
+	e, err := decodeEnrollment(obj)
+	if err != nil {
+		return err
+	}
+	e.BadAttempts++
+	upd := *obj
+	lock := obj.Status == enrCreated && e.BadAttempts >= maxEnrollmentBadAttempts
+	if lock {
+		upd.Status = enrLocked
+	}
+	if upd.Data, err = json.Marshal(e); err != nil {
+		return err
+	}
+	caller, now := auth.PrincipalFrom(ctx), h.d.Now()
+	upd.UpdatedAt = now
+	return h.d.Objects.Update(ctx, func(tx store.Tx) error {
+		if err := tx.UpdateProtocolObject(ctx, &upd, obj.Status); err != nil {
+			return err
+		}
+		if lock {
+			tx.AppendAudit(caller.Event(now, e.OrgID, "digicert.enrollment.lock", "enrollment", e.ID,
+				map[string]any{"seat_id": e.SeatID, "bad_attempts": e.BadAttempts}))
+		}
+		return nil
+	})
 }
 
 func (h *Handler) getEnrollmentByCode(w http.ResponseWriter, r *http.Request) error {
@@ -314,6 +375,9 @@ func (h *Handler) redeemEnrollment(w http.ResponseWriter, r *http.Request) error
 		return apiErr(http.StatusConflict, "enrollment_expired", "the enrollment code has expired")
 	case enrRedeemed:
 		return apiErr(http.StatusConflict, "enrollment_redeemed", "the enrollment code has already been redeemed")
+	case enrLocked:
+		return apiErr(http.StatusConflict, "enrollment_locked",
+			"the enrollment is locked after too many bad attempts; ask an administrator for a new one")
 	}
 	csr := cmpOr(in.CSR, in.Attributes.CSR)
 	if csr == "" {

@@ -19,7 +19,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -214,9 +213,7 @@ func (h *Handler) authenticate(r *http.Request) (*auth.Principal, error) {
 		}
 		return nil, err
 	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		p.SourceIP = host
-	}
+	p.SourceIP = auth.SourceIP(r)
 	return p, nil
 }
 
@@ -243,8 +240,7 @@ func (h *Handler) refused(r *http.Request, p *auth.Principal, err error) {
 	if pe.Kind != problem.KindUnauthorized && pe.Kind != problem.KindForbidden {
 		return
 	}
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if err := h.d.Audit.RecordRefusal(r.Context(), audit.Refusal{Principal: p, SourceIP: ip, Method: r.Method,
+	if err := h.d.Audit.RecordRefusal(r.Context(), audit.Refusal{Principal: p, SourceIP: auth.SourceIP(r), Method: r.Method,
 		Path: r.URL.Path, Err: pe}); err != nil {
 		h.d.Logger.WarnContext(r.Context(), "could not audit a refused request", "err", err)
 	}

@@ -282,3 +282,59 @@ func TestEnrollmentCodeGuessingIsLimited(t *testing.T) {
 		t.Errorf("redeem: %v", got)
 	}
 }
+
+// TestEnrollmentLocksAfterBadAttempts: the right code used for another
+// seat counts against its enrollment (number_of_bad_attempts), whoever
+// tries it; the count is kept with the enrollment's stored record, and the
+// tenth bad attempt locks the enrollment, so even its rightful holder can
+// no longer redeem it. Neither principal reaches its own limit.
+func TestEnrollmentLocksAfterBadAttempts(t *testing.T) {
+	e := newEnv(t)
+	prof := e.profileID("tls-server")
+	enr := e.must(201, "POST", "/mpki/api/v1/enrollment", map[string]any{"profile": prof,
+		"seat": map[string]any{"seat_id": "dave", "email": "d@example.com"}, "attributes": map[string]any{}}).obj(t)
+	code, id := enr["enrollment_code"].(string), enr["id"].(string)
+	first, second := e.principalKey("erin", "requester"), e.principalKey("frank", "requester")
+	redeem := func(key, seat string) *reply {
+		return e.do("POST", "/mpki/api/v1/enrollment/redeem", key, map[string]any{"seat": map[string]any{"id": seat},
+			"enrollment_code": code, "csr": csr(t, ecKey(t), "dave.example.com")})
+	}
+	attempts := func() (float64, string) {
+		t.Helper()
+		got := e.must(200, "GET", "/mpki/api/v1/enrollment/"+code+"?seat_id=dave", nil).obj(t)
+		return got["number_of_bad_attempts"].(float64), got["status"].(string)
+	}
+	for i, key := range []string{first, first, first, first, first, first, second, second, second} {
+		wantError(t, "attempt "+strconv.Itoa(i+1)+" for another seat", redeem(key, "eve"), http.StatusNotFound, "enrollment_not_found", "")
+	}
+	if n, status := attempts(); n != 9 || status != "created" {
+		t.Fatalf("after 9 bad attempts: number_of_bad_attempts %v, status %s", n, status)
+	}
+	// A wrong seat on the lookup by code counts too; the tenth locks it.
+	wantError(t, "get for another seat", e.do("GET", "/mpki/api/v1/enrollment/"+code+"?seat_id=eve", second, nil),
+		http.StatusNotFound, "enrollment_not_found", "")
+	if n, status := attempts(); n != 10 || status != "locked" {
+		t.Fatalf("after 10 bad attempts: number_of_bad_attempts %v, status %s", n, status)
+	}
+	wantError(t, "redeem a locked enrollment", redeem(e.key, "dave"), http.StatusConflict, "enrollment_locked", "")
+	// The principals were not limited: 6 and 4 wrong tries each.
+	wantError(t, "unknown code", e.do("GET", "/mpki/api/v1/enrollment/NOSUCHCODE00000000000?seat_id=dave", first, nil),
+		http.StatusNotFound, "enrollment_not_found", "")
+	// The count and the lock are in the stored record, not this node's memory.
+	obj, err := e.srv.App.Store.GetProtocolObject(t.Context(), "digicert.enrollment", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		BadAttempts int `json:"bad_attempts"`
+	}
+	if err := json.Unmarshal(obj.Data, &rec); err != nil || obj.Status != "locked" || rec.BadAttempts != 10 {
+		t.Fatalf("stored enrollment: status %s, %s (%v)", obj.Status, obj.Data, err)
+	}
+	if ev := e.native(200, "GET", "/api/v1/audit-events?action=digicert.enrollment.lock", nil); !strings.Contains(string(mustJSON(t, ev)), id) {
+		t.Fatalf("no audited lock of %s: %v", id, ev)
+	}
+	if got := e.must(200, "GET", "/mpki/api/v1/enrollment-details?statuses=locked", nil).arr(t); len(got) != 1 {
+		t.Fatalf("locked enrollments: %v", got)
+	}
+}

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -135,7 +134,7 @@ func (h *Handler) recordRefusal(r *http.Request, c *call, err error) {
 	if h.d.Audit == nil {
 		return
 	}
-	ref := audit.Refusal{SourceIP: sourceIP(r), Method: r.Method, Path: r.URL.Path}
+	ref := audit.Refusal{SourceIP: auth.SourceIP(r), Method: r.Method, Path: r.URL.Path}
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae) && ae.status == http.StatusUnauthorized:
@@ -185,7 +184,7 @@ func (h *Handler) authenticate(r *http.Request) (*call, error) {
 	if login == "" {
 		return nil, errUnknownUser()
 	}
-	ip := sourceIP(r)
+	ip := auth.SourceIP(r)
 	var p *auth.Principal
 	if private, _ := r.Context().Value(privateKey{}).(bool); private {
 		p, err = h.certPrincipal(r)
@@ -262,14 +261,6 @@ func (h *Handler) passwordPrincipal(ctx context.Context, login, password, ip str
 	h.sessions[sum] = session{token: sess.Token, expires: now.Add(sessionLifetime)}
 	h.mu.Unlock()
 	return h.d.APIKeys.Authenticate(ctx, sess.Token)
-}
-
-func sourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // decode reads a JSON body into v; an empty body leaves v as is.

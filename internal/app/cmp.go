@@ -10,5 +10,5 @@ import (
 // the CA key sealer: a MAC needs the secret itself.
 func (a *App) cmpService(sealer *keystore.Sealer) *cmp.Service {
 	return cmp.New(cmp.Deps{Store: a.Store, Issuance: a.Issuance, Profiles: a.Profiles, CAs: a.CAs, Orgs: a.Directory,
-		Sealer: sealer, Audit: a.Audit}, cmp.Config{DefaultProfile: DefaultProfile, Now: a.now, Logger: a.Log})
+		Sealer: sealer, Audit: a.Audit, CRLs: a.Revocation}, cmp.Config{DefaultProfile: DefaultProfile, Now: a.now, Logger: a.Log})
 }

@@ -209,7 +209,7 @@ func (s *Service) handle(ctx context.Context, x *exchange, name string) (*respon
 	case bodyRR:
 		return s.revocation(ctx, x)
 	case bodyGenM:
-		return s.genm(x)
+		return s.genm(ctx, x)
 	}
 	return nil, fail(failBadRequest, "message type %s is not supported", bodyName(x.req.bodyType))
 }
@@ -244,7 +244,7 @@ func (s *Service) authenticate(ctx context.Context, x *exchange) error {
 	h := x.req.header
 	if len(x.req.msg.Protection.Bytes) == 0 {
 		if x.req.bodyType == bodyGenM {
-			return nil // CA certificates are public
+			return nil // what genm answers is public: CA certificates, the template, CRLs
 		}
 		return fail(failBadMessageCheck, "the message is not protected")
 	}

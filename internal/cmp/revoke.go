@@ -73,32 +73,3 @@ func revocationReason(exts []pkix.Extension) (int, error) {
 	}
 	return 0, nil
 }
-
-// genm answers general messages: the CA certificates (RFC 9483 section
-// 4.3.1, id-it-caCerts), for a genm asking for them or asking nothing in
-// particular (what `openssl cmp -cmd genm` sends without -infotype).
-// Other information types are left out of the answer, as RFC 4210 section
-// 5.3.19 allows.
-func (s *Service) genm(x *exchange) (*response, error) {
-	var itavs []infoTypeAndValue
-	if rest, err := asn1.Unmarshal(x.req.content, &itavs); err != nil || len(rest) != 0 {
-		return nil, fail(failBadDataFormat, "GenMsgContent: %v", err)
-	}
-	want := len(itavs) == 0
-	for _, it := range itavs {
-		want = want || it.Type.Equal(oidCACerts)
-	}
-	out := []infoTypeAndValue{}
-	if want {
-		certs := make([]asn1.RawValue, 0, len(x.issuer.Chain))
-		for _, c := range x.issuer.Chain {
-			certs = append(certs, asn1.RawValue{FullBytes: c.Raw})
-		}
-		v, err := asn1.Marshal(certs)
-		if err != nil {
-			return nil, fmt.Errorf("caCerts: %w", err)
-		}
-		out = append(out, infoTypeAndValue{Type: oidCACerts, Value: asn1.RawValue{FullBytes: v}})
-	}
-	return s.newResponse(x, bodyGenP, mustMarshal(out)), nil
-}

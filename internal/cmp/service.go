@@ -72,6 +72,12 @@ type Profiles interface {
 type CAs interface {
 	Issuer(ctx context.Context, id string) (*ca.Issuer, error)
 	CertPool() *x509.CertPool
+	All() []*ca.Issuer // for link certificates between roots (genm rootCaCert)
+}
+
+// CRLs serves a CA's newest CRL (revocation.Service), for genm crlStatusList.
+type CRLs interface {
+	CRL(ctx context.Context, caRef string, delta bool) (*store.CRL, error)
 }
 
 // Orgs picks the organization an administrative call acts in (auth.Directory).
@@ -100,6 +106,7 @@ type Deps struct {
 	Orgs     Orgs
 	Sealer   Sealer
 	Audit    Auditor // nil: refusals are only logged
+	CRLs     CRLs    // nil: genm crlStatusList is answered systemUnavail
 }
 
 // Config tunes the server. Zero values take the defaults.
@@ -127,6 +134,7 @@ type Service struct {
 	orgs     Orgs
 	sealer   Sealer
 	auditor  Auditor
+	crls     CRLs
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
@@ -165,7 +173,7 @@ func New(d Deps, cfg Config) *Service {
 		cfg.TransactionLifetime = 7 * 24 * time.Hour
 	}
 	return &Service{store: d.Store, issuance: d.Issuance, profiles: d.Profiles, cas: d.CAs, orgs: d.Orgs,
-		sealer: d.Sealer, auditor: d.Audit, cfg: cfg, log: cfg.Logger, now: cfg.Now}
+		sealer: d.Sealer, auditor: d.Audit, crls: d.CRLs, cfg: cfg, log: cfg.Logger, now: cfg.Now}
 }
 
 func decode(o *store.ProtocolObject, v any) error {

@@ -195,6 +195,7 @@ func (h *Handler) handle(fn handlerFunc, authenticate bool) http.Handler {
 // verified client certificate to its owner, as DigiCert's clientauth host does.
 func (h *Handler) authenticate(r *http.Request) (*auth.Principal, error) {
 	key := strings.TrimSpace(r.Header.Get("x-api-key"))
+	leaf := auth.ClientCertificate(r)
 	var (
 		p   *auth.Principal
 		err error
@@ -202,8 +203,8 @@ func (h *Handler) authenticate(r *http.Request) (*auth.Principal, error) {
 	switch {
 	case key != "":
 		p, err = h.d.Keys.Authenticate(r.Context(), key)
-	case auth.ClientCertificate(r) != nil && h.d.ClientCerts != nil:
-		p, err = h.d.ClientCerts.Authenticate(r.Context(), auth.ClientCertificate(r))
+	case leaf != nil && h.d.ClientCerts != nil:
+		p, err = h.d.ClientCerts.Authenticate(r.Context(), leaf)
 	default:
 		return nil, apiErr(http.StatusUnauthorized, "unauthorized", "an API key is required: send it in the x-api-key header")
 	}

@@ -314,16 +314,26 @@ func (h *Handler) delegate(w http.ResponseWriter, c *call) error {
 	return nil
 }
 
-func (h *Handler) undelegate(w http.ResponseWriter, c *call) error {
+// delegationTarget reads a delegation body and resolves the path's domain
+// and the department the body names ("" for the organization itself).
+func (h *Handler) delegationTarget(c *call) (*domain.Domain, string, error) {
 	var b delegationIn
 	if err := decode(c.r, &b); err != nil {
-		return err
+		return nil, "", err
 	}
 	d, err := h.domainByID(c)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	team, err := h.teamOf(c, b.OrgID)
+	if err != nil {
+		return nil, "", err
+	}
+	return d, team, nil
+}
+
+func (h *Handler) undelegate(w http.ResponseWriter, c *call) error {
+	d, team, err := h.delegationTarget(c)
 	if err != nil {
 		return err
 	}
@@ -341,15 +351,7 @@ func (h *Handler) undelegate(w http.ResponseWriter, c *call) error {
 // registration of the domain; for a department, that department's delegation.
 func (h *Handler) decideDelegation(approve bool) handlerFunc {
 	return func(w http.ResponseWriter, c *call) error {
-		var b delegationIn
-		if err := decode(c.r, &b); err != nil {
-			return err
-		}
-		d, err := h.domainByID(c)
-		if err != nil {
-			return err
-		}
-		team, err := h.teamOf(c, b.OrgID)
+		d, team, err := h.delegationTarget(c)
 		if err != nil {
 			return err
 		}

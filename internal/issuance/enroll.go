@@ -342,7 +342,7 @@ func (s *Service) replayResult(ctx context.Context, reqID string) (*Issued, erro
 }
 
 func (s *Service) savePending(ctx context.Context, caller *auth.Principal, req *store.Request, idemKey, idemHash string) (*Issued, error) {
-	err := s.store.Update(ctx, func(tx store.Tx) error {
+	err := s.store.Insert(ctx, func(tx store.Tx) error {
 		if err := putIdempotency(ctx, tx, caller, idemKey, idemHash, req.ID, req.CreatedAt); err != nil {
 			return err
 		}

@@ -30,6 +30,7 @@ type Store interface {
 	ListProtocolObjects(ctx context.Context, kind, accountID string, limit int, cursor string) ([]store.ProtocolObject, string, error)
 	auth.OrgLookup
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
+	Insert(ctx context.Context, fn func(tx store.Tx) error) error
 }
 
 // CAs gives access to issuing CAs.

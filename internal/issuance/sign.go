@@ -207,11 +207,22 @@ func saveRequest(ctx context.Context, tx store.Tx, caller *auth.Principal, job *
 	return nil
 }
 
+// onlyInserts tells whether recording the job adds rows and changes none: a
+// new request, not a decision on a pending one, a renewal (which links its
+// predecessor) or an external issuance (which removes its order).
+func (job *issueJob) onlyInserts() bool {
+	return job.fromStatus == "" && job.approver == nil && job.renewOf == nil && job.extra == nil
+}
+
 // record writes request, certificate, renewal link, idempotency key and audit
 // event in one transaction of the store's group commit.
 func (s *Service) record(ctx context.Context, caller *auth.Principal, job issueJob, cert *store.Certificate) error {
 	req := job.req
-	return s.store.Update(ctx, func(tx store.Tx) error {
+	update := s.store.Update
+	if job.onlyInserts() {
+		update = s.store.Insert
+	}
+	return update(ctx, func(tx store.Tx) error {
 		r := *req
 		r.Status, r.CertSerial, r.UpdatedAt = store.RequestIssued, cert.Serial, cert.CreatedAt
 		if job.approver != nil {

@@ -651,6 +651,12 @@ type Store interface {
 	// fn may be called more than once if the batch must be retried, so it must not
 	// have side effects outside tx.
 	Update(ctx context.Context, fn func(tx Tx) error) error
+	// Insert is Update for a function that only inserts rows under new keys
+	// and relies on nothing it reads: a unique-key conflict is its only
+	// contact with other writers. Several nodes on one database run such
+	// functions concurrently, where Update functions are serialized (a
+	// function that checks a row and then writes depends on that order).
+	Insert(ctx context.Context, fn func(tx Tx) error) error
 	// TouchAPIKey records last use without going through the audit chain; it may be lossy.
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
 	Close() error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,6 +92,13 @@ func (w *writer) runBatch(batch []*op) {
 // tryBatch runs the batch in one transaction. results[i] receives op i's own
 // error; a returned error means nothing was committed (or, for
 // errCommitUnknown, that nobody can tell).
+//
+// The audit chain head's row lock orders this batch against every other
+// node's, and it is held until COMMIT. In a first attempt, functions from
+// Store.Insert run before it is taken: they only add rows under new keys,
+// so other nodes' batches need not wait for their statements, only for
+// the commit. Every later attempt takes the lock first, as the one order
+// that cannot deadlock (see begin).
 func (w *writer) tryBatch(batch []*op, results []error, touches map[string]time.Time, savepoints bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
 	defer cancel()
@@ -99,27 +107,47 @@ func (w *writer) tryBatch(batch []*op, results []error, touches map[string]time.
 		return fmt.Errorf("postgres: writer connection: %w", err)
 	}
 	b := &batchQuerier{conn: conn, ctx: ctx}
-	head, err := begin(ctx, conn, touches)
+	early := !savepoints && slices.ContainsFunc(batch, func(o *op) bool { return o.insertOnly && o.fn != nil })
+	var head chainHead
+	if early {
+		err = beginUnordered(ctx, conn)
+	} else {
+		head, err = begin(ctx, conn, touches)
+	}
 	if err != nil {
 		return w.rollback(b, err)
 	}
 	var st batchState
-	for i, o := range batch {
-		if results[i] == errSkipped || o.fn == nil {
-			continue
+	run := func(insertOnly bool) error {
+		for i, o := range batch {
+			if results[i] == errSkipped || o.fn == nil || (early && o.insertOnly != insertOnly) {
+				continue
+			}
+			if results[i] = o.ctx.Err(); results[i] != nil {
+				continue
+			}
+			var fatal error
+			if savepoints {
+				results[i], fatal = w.applyInSavepoint(b, o, &st)
+			} else {
+				results[i], fatal = w.apply(b, o, &st)
+			}
+			if fatal != nil {
+				return fatal
+			}
 		}
-		if results[i] = o.ctx.Err(); results[i] != nil {
-			continue
+		return nil
+	}
+	if early {
+		if err := run(true); err != nil {
+			return w.rollback(b, err)
 		}
-		var fatal error
-		if savepoints {
-			results[i], fatal = w.applyInSavepoint(b, o, &st)
-		} else {
-			results[i], fatal = w.apply(b, o, &st)
+		if head, err = lockHead(ctx, conn, touches); err != nil {
+			return w.rollback(b, err)
 		}
-		if fatal != nil {
-			return w.rollback(b, fatal)
-		}
+	}
+	if err := run(false); err != nil {
+		return w.rollback(b, err)
 	}
 	return w.commit(b, head, &st)
 }
@@ -136,17 +164,48 @@ func begin(ctx context.Context, conn *pgx.Conn, touches map[string]time.Time) (c
 	var head chainHead
 	var pb pgx.Batch
 	pb.Queue("BEGIN")
+	queueHeadLock(&pb, &head, touches)
+	if err := conn.SendBatch(ctx, &pb).Close(); err != nil {
+		return head, fmt.Errorf("postgres: begin batch: %w", err)
+	}
+	head.hash = nonNil(head.hash)
+	return head, nil
+}
+
+// beginUnordered opens a batch transaction that takes the head lock later
+// (lockHead), once its Store.Insert functions have run. Until then it holds
+// no lock another batch could need: those functions add new rows only, and
+// API key touches, which update shared rows, wait for the head lock too.
+// Should an Insert function still meet another batch in a lock cycle (both
+// inserting one key, the other already holding the head), PostgreSQL
+// breaks it and the retry takes the lock first.
+func beginUnordered(ctx context.Context, conn *pgx.Conn) error {
+	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+		return fmt.Errorf("postgres: begin batch: %w", err)
+	}
+	return nil
+}
+
+// lockHead takes the audit chain head lock in a transaction beginUnordered
+// opened, with the API key touches, in one round trip.
+func lockHead(ctx context.Context, conn *pgx.Conn, touches map[string]time.Time) (chainHead, error) {
+	var head chainHead
+	var pb pgx.Batch
+	queueHeadLock(&pb, &head, touches)
+	if err := conn.SendBatch(ctx, &pb).Close(); err != nil {
+		return head, fmt.Errorf("postgres: lock audit head: %w", err)
+	}
+	head.hash = nonNil(head.hash)
+	return head, nil
+}
+
+func queueHeadLock(pb *pgx.Batch, head *chainHead, touches map[string]time.Time) {
 	pb.Queue(`SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&head.seq, &head.hash)
 	})
 	if sql, args, ok := touchStatement(touches); ok {
 		pb.Queue(sql, args...)
 	}
-	if err := conn.SendBatch(ctx, &pb).Close(); err != nil {
-		return head, fmt.Errorf("postgres: begin batch: %w", err)
-	}
-	head.hash = nonNil(head.hash)
-	return head, nil
 }
 
 // commit writes what the batch's functions left (certificate counts, the

@@ -28,10 +28,12 @@ func nodeCert(node, worker, i int) *store.Certificate {
 
 // TestTwoNodesOneChain runs two stores on one database, as two Signet
 // nodes, appending audited updates concurrently (some failing after
-// writing, so both nodes take the savepoint path too). The chain must come
-// out linear and complete: consecutive sequence numbers, each prev_hash
-// the previous hash, every hash recomputed, one event per successful
-// update and none for a failed one.
+// writing, so both nodes take the savepoint path too). Half the workers
+// use Insert, whose functions run before their batch locks the chain head,
+// the others Update, so batches mix both. The chain must come out linear
+// and complete: consecutive sequence numbers, each prev_hash the previous
+// hash, every hash recomputed, one event per successful update and none
+// for a failed one.
 func TestTwoNodesOneChain(t *testing.T) {
 	url := NewTestDatabase(t)
 	nodes := []*Store{openAt(t, url, Options{MaxConns: 2}), openAt(t, url, Options{MaxConns: 2})}
@@ -46,7 +48,11 @@ func TestTwoNodesOneChain(t *testing.T) {
 				for i := range perWorker {
 					c := nodeCert(n, w, i)
 					fail := i%7 == 3
-					err := s.Update(ctx, func(tx store.Tx) error {
+					update := s.Update
+					if w%2 == 0 {
+						update = s.Insert
+					}
+					err := update(ctx, func(tx store.Tx) error {
 						if err := tx.InsertCertificate(ctx, c); err != nil {
 							return err
 						}
@@ -193,6 +199,56 @@ func TestBatchIsolation(t *testing.T) {
 	events, err := s.ListAuditEvents(ctx, 0, 1000)
 	if err != nil || len(events) != n-n/5 {
 		t.Fatalf("%d events (%v), want %d", len(events), err, n-n/5)
+	}
+	verifyChain(t, events)
+}
+
+// TestInsertDoesNotWaitForAnotherNodesStatements: while node A's batch holds
+// the audit chain head (its Update function is still running), node B's
+// Insert function runs; B's commit then waits for A's, and both commit.
+func TestInsertDoesNotWaitForAnotherNodesStatements(t *testing.T) {
+	url := NewTestDatabase(t)
+	a, b := openAt(t, url, Options{}), openAt(t, url, Options{})
+	ctx := context.Background()
+	release, held, ran := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var heldOnce, ranOnce sync.Once // functions may run more than once
+	var wg sync.WaitGroup
+	var errA, errB error
+	wg.Go(func() {
+		errA = a.Update(ctx, func(tx store.Tx) error {
+			if err := tx.InsertCertificate(ctx, nodeCert(0, 0, 1)); err != nil {
+				return err
+			}
+			tx.AppendAudit(store.AuditEvent{Action: "certificate.issue", ObjectID: "a"})
+			heldOnce.Do(func() { close(held) })
+			<-release
+			return nil
+		})
+	})
+	<-held
+	wg.Go(func() {
+		errB = b.Insert(ctx, func(tx store.Tx) error {
+			if err := tx.InsertCertificate(ctx, nodeCert(1, 0, 1)); err != nil {
+				return err
+			}
+			tx.AppendAudit(store.AuditEvent{Action: "certificate.issue", ObjectID: "b"})
+			ranOnce.Do(func() { close(ran) })
+			return nil
+		})
+	})
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Error("node B's Insert function waited for node A's batch")
+	}
+	close(release)
+	wg.Wait()
+	if errA != nil || errB != nil {
+		t.Fatalf("update on A: %v, insert on B: %v", errA, errB)
+	}
+	events, err := b.ListAuditEvents(ctx, 0, 10)
+	if err != nil || len(events) != 2 || events[0].ObjectID != "a" || events[1].ObjectID != "b" {
+		t.Fatalf("events %+v (%v), want a then b", events, err)
 	}
 	verifyChain(t, events)
 }

@@ -157,6 +157,14 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	return s.w.submit(ctx, &op{ctx: ctx, fn: fn})
 }
 
+// Insert is Update for a function that only inserts new rows; see
+// store.Store. Its batch runs it before locking the audit chain head, so
+// that another node's batch waits for this one's commit only, not for its
+// statements.
+func (s *Store) Insert(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.w.submit(ctx, &op{ctx: ctx, fn: fn, insertOnly: true})
+}
+
 // TouchAPIKey records key use. It only notes the time in memory: the writer
 // folds pending touches into its next batch, one statement for all of them,
 // outside the audit chain. Touches not yet written when the process dies

@@ -15,10 +15,13 @@ import (
 // op is one update function waiting for the writer; an op without fn only
 // asks for a batch (to write API key touches).
 type op struct {
-	ctx   context.Context
-	fn    func(tx store.Tx) error
-	state atomic.Int32 // opQueued -> opClaimed (writer) | opAbandoned (caller)
-	done  chan error   // buffered: the writer never blocks delivering
+	ctx context.Context
+	fn  func(tx store.Tx) error
+	// insertOnly: fn comes from Store.Insert, so the batch may run it
+	// before it takes the audit chain head lock (see tryBatch).
+	insertOnly bool
+	state      atomic.Int32 // opQueued -> opClaimed (writer) | opAbandoned (caller)
+	done       chan error   // buffered: the writer never blocks delivering
 }
 
 const (

@@ -147,6 +147,12 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	return s.w.submit(ctx, &op{ctx: ctx, fn: fn})
 }
 
+// Insert is Update: one writer serializes every batch here, so there is no
+// other node to let ahead; see store.Store.
+func (s *Store) Insert(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Update(ctx, fn)
+}
+
 // TouchAPIKey records key use. It only notes the time in memory: the writer
 // folds all pending touches into its next batch, one UPDATE per key, outside
 // the audit chain. Touches not yet written when the process dies are lost,

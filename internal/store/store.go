@@ -642,6 +642,20 @@ type Tx interface {
 	AppendAudit(ev AuditEvent)
 }
 
+// IntIDKeeper is implemented by both backends' transactions, for copies
+// between stores (signet migrate) that must keep the integer ids the
+// compatibility APIs show: Sectigo's sslId, orgId and department ids,
+// Notary's certificate, request and CA ids. A client that stored one must
+// find the same object after the move.
+type IntIDKeeper interface {
+	// KeepIntIDs makes this transaction's Insert* give a row the non-zero
+	// IntID it carries instead of the next number.
+	KeepIntIDs()
+	// AdvanceIntIDs moves every id generator past the largest id stored,
+	// so that rows numbered later never collide with kept ones.
+	AdvanceIntIDs(ctx context.Context) error
+}
+
 // Store is a whole backend.
 type Store interface {
 	Reader

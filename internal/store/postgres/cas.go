@@ -110,6 +110,7 @@ func getOne[T any](ctx context.Context, r reader, table, columns, what string, s
 // insert runs an INSERT ... ON CONFLICT DO NOTHING RETURNING int_id: no row
 // back means a unique key (id, name, serial, ...) is taken.
 func (t *txView) insert(ctx context.Context, intID *int64, what, sql string, args ...any) error {
+	sql, args = t.keepIntID(*intID, sql, args)
 	ok, err := t.b.writeRow(ctx, []any{intID}, sql, args...)
 	if err != nil {
 		return mapErr(err, "insert "+what)
@@ -123,6 +124,7 @@ func (t *txView) insert(ctx context.Context, intID *int64, what, sql string, arg
 // guardedInsert runs an INSERT ... RETURNING int_id that may break a
 // foreign key (or a unique key) in a savepoint of its own.
 func (t *txView) guardedInsert(ctx context.Context, intID *int64, what, sql string, args ...any) error {
+	sql, args = t.keepIntID(*intID, sql, args)
 	return mapErr(t.b.guarded(func() error {
 		_, err := t.b.writeRow(ctx, []any{intID}, sql, args...)
 		return err

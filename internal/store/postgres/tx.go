@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,9 +50,52 @@ type txView struct {
 	b      *batchQuerier
 	events []store.AuditEvent
 	stats  statDeltas // certificate count changes, written when the batch ends
+	// keepIDs: KeepIntIDs was called.
+	keepIDs bool
 }
 
-var _ store.Tx = (*txView)(nil)
+var (
+	_ store.Tx          = (*txView)(nil)
+	_ store.IntIDKeeper = (*txView)(nil)
+)
+
+// KeepIntIDs makes the transaction's inserts keep the IntID they are given;
+// see store.IntIDKeeper.
+func (t *txView) KeepIntIDs() { t.keepIDs = true }
+
+// intIDTables are the tables whose int_id an insert may keep.
+var intIDTables = []string{"organizations", "teams", "principals", "custom_fields", "api_keys", "cas", "templates",
+	"profiles", "requests", "certificates", "notification_rules"}
+
+// AdvanceIntIDs sets each table's identity sequence to its largest int_id:
+// kept ids did not draw from it.
+func (t *txView) AdvanceIntIDs(ctx context.Context) error {
+	for _, table := range intIDTables {
+		if _, err := t.b.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'int_id'), max(int_id))
+			FROM `+table+` HAVING max(int_id) IS NOT NULL`); err != nil {
+			return mapErr(err, "advance the int_id sequence of "+table)
+		}
+	}
+	return nil
+}
+
+// keepIntID turns an insert's statement into one that gives the row id as
+// its int_id, when the transaction keeps ids and id is set: int_id becomes
+// the first column of the statement's first INSERT, its value a parameter
+// after the others. Every other insert is left as written, numbered by the
+// table's identity column (the statements are the store's own, each with one
+// "INSERT INTO table (" and its "VALUES (").
+func (t *txView) keepIntID(id int64, sql string, args []any) (string, []any) {
+	if !t.keepIDs || id <= 0 {
+		return sql, args
+	}
+	into := strings.Index(sql, "INSERT INTO ")
+	cols := into + strings.Index(sql[into:], "(") + 1
+	vals := cols + strings.Index(sql[cols:], "VALUES (") + len("VALUES (")
+	param := "$" + strconv.Itoa(len(args)+1)
+	sql = sql[:cols] + "int_id, " + sql[cols:vals] + param + ", " + sql[vals:]
+	return sql, append(slices.Clip(args), id)
+}
 
 func newTxView(b *batchQuerier, clock func() time.Time, trigram bool) *txView {
 	return &txView{reader: reader{q: b, now: clock, trigram: trigram}, b: b}

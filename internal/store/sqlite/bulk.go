@@ -51,7 +51,7 @@ func bulkChunkTx(ctx context.Context, q *connQuerier, certs []store.Certificate)
 	q.aborted = nil
 	search := make([]searchEntry, 0, len(certs))
 	for i := range certs {
-		if err = insertCertificate(ctx, q, &certs[i], &search); err != nil {
+		if err = insertCertificate(ctx, q, &certs[i], nil, &search); err != nil {
 			break
 		}
 	}

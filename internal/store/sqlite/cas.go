@@ -64,10 +64,10 @@ func (t *txView) InsertCA(ctx context.Context, c *store.CA) error {
 	stamp(&c.UpdatedAt, now)
 	normTime(&c.NotBefore)
 	normTime(&c.NotAfter)
-	res, err := t.q.ExecContext(ctx, `INSERT INTO cas (id, name, kind, status, parent_id, cert_der, key_blob, subject,
+	res, err := t.q.ExecContext(ctx, `INSERT INTO cas (int_id, id, name, kind, status, parent_id, cert_der, key_blob, subject,
 		serial_hex, ski_hex, not_before, not_after, key_type, crl_url, ocsp_url, created_at, updated_at, org_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Name, c.Kind, c.Status, c.ParentID, blob(c.CertDER), blob(c.KeyBlob), c.Subject, c.SerialHex, c.SKIHex,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.keptID(c.IntID), c.ID, c.Name, c.Kind, c.Status, c.ParentID, blob(c.CertDER), blob(c.KeyBlob), c.Subject, c.SerialHex, c.SKIHex,
 		toDB(c.NotBefore), toDB(c.NotAfter), c.KeyType, c.CRLURL, c.OCSPURL, toDB(c.CreatedAt), toDB(c.UpdatedAt), c.OrgID)
 	if err != nil {
 		return mapErr(err, "insert CA "+c.ID)

@@ -60,8 +60,8 @@ func (t *txView) InsertTemplate(ctx context.Context, tp *store.Template) error {
 	now := t.now()
 	stamp(&tp.CreatedAt, now)
 	stamp(&tp.UpdatedAt, now)
-	res, err := t.q.ExecContext(ctx, `INSERT INTO templates (id, name, description, spec, created_at, updated_at, org_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, tp.ID, tp.Name, tp.Description, blob(tp.Spec), toDB(tp.CreatedAt), toDB(tp.UpdatedAt),
+	res, err := t.q.ExecContext(ctx, `INSERT INTO templates (int_id, id, name, description, spec, created_at, updated_at, org_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.keptID(tp.IntID), tp.ID, tp.Name, tp.Description, blob(tp.Spec), toDB(tp.CreatedAt), toDB(tp.UpdatedAt),
 		tp.OrgID)
 	if err != nil {
 		return mapErr(err, "insert template "+tp.ID)
@@ -169,11 +169,11 @@ func (t *txView) InsertProfile(ctx context.Context, p *store.Profile) error {
 	if err != nil {
 		return mapErr(err, "insert profile "+p.ID)
 	}
-	res, err := t.q.ExecContext(ctx, `INSERT INTO profiles (id, name, description, template_id, ca_id, approval,
+	res, err := t.q.ExecContext(ctx, `INSERT INTO profiles (int_id, id, name, description, template_id, ca_id, approval,
 		default_validity_days, enrollment_methods, delivery_format, status, created_at, updated_at, org_id,
 		issuer_type, connector_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Name, p.Description, p.TemplateID, nonEmpty(p.CAID), p.Approval, p.DefaultValidityDays, methods,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.keptID(p.IntID), p.ID, p.Name, p.Description, p.TemplateID, nonEmpty(p.CAID), p.Approval, p.DefaultValidityDays, methods,
 		p.DeliveryFormat, p.Status, toDB(p.CreatedAt), toDB(p.UpdatedAt), p.OrgID, issuerType(p.IssuerType), p.ConnectorID)
 	if err != nil {
 		return mapErr(err, "insert profile "+p.ID)

@@ -67,12 +67,13 @@ func (t *txView) InsertCertificate(ctx context.Context, c *store.Certificate) er
 	now := t.now()
 	stamp(&c.CreatedAt, now)
 	stamp(&c.UpdatedAt, now)
-	return insertCertificate(ctx, t.q, c, &t.search)
+	return insertCertificate(ctx, t.q, c, t.keptID(c.IntID), &t.search)
 }
 
 // insertCertificate writes the rows of one certificate, and queues its
 // substring-search entry on search; shared with the bulk loader.
-func insertCertificate(ctx context.Context, q querier, c *store.Certificate, search *[]searchEntry) error {
+// keptID is the row's id when a copy keeps ids (see txView.keptID), else nil.
+func insertCertificate(ctx context.Context, q querier, c *store.Certificate, keptID any, search *[]searchEntry) error {
 	normTime(&c.NotBefore)
 	normTime(&c.NotAfter)
 	normTimePtr(c.RevokedAt)
@@ -82,14 +83,15 @@ func insertCertificate(ctx context.Context, q querier, c *store.Certificate, sea
 	}
 	names := searchNames(c)
 	joined := strings.Join(names, nameSeparator)
-	// int_id is NULL (SQLite's max + 1) unless a deleted certificate held
-	// that number: see certificate_id_floor.
+	// int_id is the kept id, or NULL (SQLite's max + 1) unless a deleted
+	// certificate held that number: see certificate_id_floor.
 	res, err := q.ExecContext(ctx, `INSERT INTO certificates (int_id, serial, sha256, status, not_after, created_at, ca_id,
 		profile_id, owner, source, cn_lower, names, common_name, sans, request_id, issuer, subject, key_type, not_before,
 		sha1, revocation_reason, revoked_at, renewed_from, renewed_by, updated_at, org_id, labels, custom_fields, invalidity_date, method)
-		VALUES ((SELECT deleted + 1 FROM certificate_id_floor WHERE deleted >= coalesce((SELECT max(int_id) FROM certificates), 0)),
+		VALUES (coalesce(?, (SELECT deleted + 1 FROM certificate_id_floor
+			WHERE deleted >= coalesce((SELECT max(int_id) FROM certificates), 0))),
 		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.Serial, c.SHA256, c.Status, toDB(c.NotAfter), toDB(c.CreatedAt), c.CAID, c.ProfileID, c.Owner, c.Source,
+		keptID, c.Serial, c.SHA256, c.Status, toDB(c.NotAfter), toDB(c.CreatedAt), c.CAID, c.ProfileID, c.Owner, c.Source,
 		strings.ToLower(c.CommonName), joined, c.CommonName, sans, c.RequestID, c.Issuer, c.Subject, c.KeyType,
 		toDB(c.NotBefore), c.SHA1, c.RevocationReason, toDBPtr(c.RevokedAt), c.RenewedFrom, c.RenewedBy,
 		toDB(c.UpdatedAt), c.OrgID, jsonMap(c.Labels), jsonMap(c.CustomFields), toDBPtr(c.InvalidityDate), c.Method)

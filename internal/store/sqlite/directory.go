@@ -105,8 +105,8 @@ func (t *txView) InsertOrganization(ctx context.Context, o *store.Organization) 
 	stamp(&o.CreatedAt, now)
 	stamp(&o.UpdatedAt, now)
 	return t.insertRow(ctx, &o.IntID, "organization "+o.ID,
-		`INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)`,
-		o.ID, o.Name, toDB(o.CreatedAt), toDB(o.UpdatedAt))
+		`INSERT INTO organizations (int_id, id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+		t.keptID(o.IntID), o.ID, o.Name, toDB(o.CreatedAt), toDB(o.UpdatedAt))
 }
 
 // UpdateOrganization renames an organization.
@@ -155,8 +155,8 @@ func (t *txView) InsertTeam(ctx context.Context, tm *store.Team) error {
 	stamp(&tm.CreatedAt, now)
 	stamp(&tm.UpdatedAt, now)
 	return t.insertRow(ctx, &tm.IntID, "team "+tm.ID,
-		`INSERT INTO teams (id, org_id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		tm.ID, tm.OrgID, tm.Name, tm.Description, toDB(tm.CreatedAt), toDB(tm.UpdatedAt))
+		`INSERT INTO teams (int_id, id, org_id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		t.keptID(tm.IntID), tm.ID, tm.OrgID, tm.Name, tm.Description, toDB(tm.CreatedAt), toDB(tm.UpdatedAt))
 }
 
 // UpdateTeam renames or re-describes a team.
@@ -229,10 +229,10 @@ func (t *txView) InsertPrincipal(ctx context.Context, p *store.Principal) error 
 	if err != nil {
 		return mapErr(err, "insert principal "+p.ID)
 	}
-	return t.insertRow(ctx, &p.IntID, "principal "+p.ID, `INSERT INTO principals (id, kind, org_id, name, display_name,
+	return t.insertRow(ctx, &p.IntID, "principal "+p.ID, `INSERT INTO principals (int_id, id, kind, org_id, name, display_name,
 		email, roles, team_ids, password_hash, failed_logins, locked_until, disabled, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Kind, p.OrgID, p.Name, p.DisplayName, p.Email, roles, teams, p.PasswordHash, p.FailedLogins,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.keptID(p.IntID), p.ID, p.Kind, p.OrgID, p.Name, p.DisplayName, p.Email, roles, teams, p.PasswordHash, p.FailedLogins,
 		toDBPtr(p.LockedUntil), p.Disabled, toDB(p.CreatedAt), toDB(p.UpdatedAt))
 }
 
@@ -294,9 +294,9 @@ func (t *txView) InsertCustomField(ctx context.Context, f *store.CustomField) er
 	if err != nil {
 		return mapErr(err, "insert custom field "+f.ID)
 	}
-	return t.insertRow(ctx, &f.IntID, "custom field "+f.ID, `INSERT INTO custom_fields (id, org_id, name, type, required,
-		allowed_values, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.ID, f.OrgID, f.Name, f.Type, f.Required, allowed, toDB(f.CreatedAt), toDB(f.UpdatedAt))
+	return t.insertRow(ctx, &f.IntID, "custom field "+f.ID, `INSERT INTO custom_fields (int_id, id, org_id, name, type, required,
+		allowed_values, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.keptID(f.IntID), f.ID, f.OrgID, f.Name, f.Type, f.Required, allowed, toDB(f.CreatedAt), toDB(f.UpdatedAt))
 }
 
 // UpdateCustomField rewrites a definition's type, requirement and allowed values.

@@ -64,9 +64,9 @@ func (t *txView) InsertAPIKey(ctx context.Context, k *store.APIKey) error {
 	if err != nil {
 		return mapErr(err, "insert API key "+k.ID)
 	}
-	res, err := t.q.ExecContext(ctx, `INSERT INTO api_keys (id, name, principal_id, roles, secret_hash, expires_at,
-		revoked_at, last_used_at, created_at, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Name, k.PrincipalID, roles, k.SecretHash, toDBPtr(k.ExpiresAt), toDBPtr(k.RevokedAt),
+	res, err := t.q.ExecContext(ctx, `INSERT INTO api_keys (int_id, id, name, principal_id, roles, secret_hash, expires_at,
+		revoked_at, last_used_at, created_at, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.keptID(k.IntID), k.ID, k.Name, k.PrincipalID, roles, k.SecretHash, toDBPtr(k.ExpiresAt), toDBPtr(k.RevokedAt),
 		toDBPtr(k.LastUsedAt), toDB(k.CreatedAt), k.OrgID)
 	if err != nil {
 		return mapErr(err, "insert API key "+k.ID)

@@ -47,9 +47,9 @@ func (t *txView) InsertNotificationRule(ctx context.Context, r *store.Notificati
 	now := t.now()
 	stamp(&r.CreatedAt, now)
 	stamp(&r.UpdatedAt, now)
-	return t.insertRow(ctx, &r.IntID, "notification rule "+r.ID, `INSERT INTO notification_rules (id, org_id, name, event, spec,
-		enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.OrgID, r.Name, r.Event, r.Spec, r.Enabled, toDB(r.CreatedAt), toDB(r.UpdatedAt))
+	return t.insertRow(ctx, &r.IntID, "notification rule "+r.ID, `INSERT INTO notification_rules (int_id, id, org_id, name, event, spec,
+		enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.keptID(r.IntID), r.ID, r.OrgID, r.Name, r.Event, r.Spec, r.Enabled, toDB(r.CreatedAt), toDB(r.UpdatedAt))
 }
 
 // UpdateNotificationRule rewrites a rule's name, event, spec and switch.

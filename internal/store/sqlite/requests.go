@@ -76,11 +76,11 @@ func (t *txView) InsertRequest(ctx context.Context, r *store.Request) error {
 	stamp(&r.CreatedAt, now)
 	stamp(&r.UpdatedAt, now)
 	normTimePtr(r.DecidedAt)
-	res, err := t.q.ExecContext(ctx, `INSERT INTO requests (id, profile_id, requester_id, status, kind, csr_pem, keygen,
+	res, err := t.q.ExecContext(ctx, `INSERT INTO requests (int_id, id, profile_id, requester_id, status, kind, csr_pem, keygen,
 		validity_days, renewal_of, owner, reason, decided_by, decided_at, cert_serial, created_at, updated_at, org_id,
 		labels, custom_fields, method)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.ProfileID, r.RequesterID, r.Status, r.Kind, r.CSRPEM, blob(r.Keygen), r.ValidityDays, r.RenewalOf,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.keptID(r.IntID), r.ID, r.ProfileID, r.RequesterID, r.Status, r.Kind, r.CSRPEM, blob(r.Keygen), r.ValidityDays, r.RenewalOf,
 		r.Owner, r.Reason, r.DecidedBy, toDBPtr(r.DecidedAt), r.CertSerial, toDB(r.CreatedAt), toDB(r.UpdatedAt),
 		r.OrgID, jsonMap(r.Labels), jsonMap(r.CustomFields), r.Method)
 	if err != nil {

@@ -26,9 +26,30 @@ type txView struct {
 	events  []store.AuditEvent
 	search  []searchEntry // trigram index entries, written at the end of the batch
 	deleted []int64       // certificates deleted: their entries queued by earlier functions of the batch are dropped
+	keepIDs bool          // KeepIntIDs was called
 }
 
-var _ store.Tx = (*txView)(nil)
+var (
+	_ store.Tx          = (*txView)(nil)
+	_ store.IntIDKeeper = (*txView)(nil)
+)
+
+// KeepIntIDs makes the transaction's inserts keep the IntID they are given;
+// see store.IntIDKeeper.
+func (t *txView) KeepIntIDs() { t.keepIDs = true }
+
+// AdvanceIntIDs has nothing to do: SQLite numbers a row max(int_id) + 1, so
+// rows inserted after kept ones already come after them.
+func (t *txView) AdvanceIntIDs(context.Context) error { return nil }
+
+// keptID is the value an INSERT gives int_id: the row's IntID when the
+// transaction keeps ids, else NULL, which SQLite numbers itself.
+func (t *txView) keptID(id int64) any {
+	if t.keepIDs && id > 0 {
+		return id
+	}
+	return nil
+}
 
 // AppendAudit queues ev; when the function returns nil the writer chains
 // and inserts it, in the same transaction as the function's writes.

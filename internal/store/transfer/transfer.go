@@ -27,8 +27,9 @@ const batch = 500
 // Copy copies everything in src into dst, which must be empty (no CA, no
 // audit event): every record of every kind, in an order that keeps the
 // copy's listings in the source's order. Idempotency records (short-lived
-// replay protection) are not copied, and the integer ids the compatibility
-// APIs show are assigned anew.
+// replay protection) are not copied. Rows keep their integer ids, which
+// the compatibility APIs show (a Sectigo client's sslId names the same
+// certificate after the move).
 func Copy(ctx context.Context, src, dst store.Store) (*Report, error) {
 	if err := checkEmpty(ctx, dst); err != nil {
 		return nil, err
@@ -55,13 +56,16 @@ func Copy(ctx context.Context, src, dst store.Store) (*Report, error) {
 		{"notifications", copyNotifications},
 		{"agents", copyAgents},
 		{"audit_events", copyAudit},
+		{"", advanceIntIDs},
 	}
 	for _, s := range steps {
 		n, err := s.run(ctx, src, dst)
 		if err != nil {
 			return nil, fmt.Errorf("copy %s: %w", s.kind, err)
 		}
-		r.Counts[s.kind] = n
+		if s.kind != "" {
+			r.Counts[s.kind] = n
+		}
 	}
 	r.AuditSeq = r.Counts["audit_events"]
 	return r, nil
@@ -102,18 +106,41 @@ func pages[T any](ctx context.Context, list func(q store.ListQuery) ([]T, string
 	}
 }
 
-// write inserts items in one Update.
+// write inserts items in one Update, keeping their integer ids.
 func write[T any](ctx context.Context, dst store.Store, items []T, insert func(tx store.Tx, item *T) error) error {
 	if len(items) == 0 {
 		return nil
 	}
 	return dst.Update(ctx, func(tx store.Tx) error {
+		if err := keepIntIDs(tx); err != nil {
+			return err
+		}
 		for i := range items {
 			if err := insert(tx, &items[i]); err != nil {
 				return err
 			}
 		}
 		return nil
+	})
+}
+
+func keepIntIDs(tx store.Tx) error {
+	k, ok := tx.(store.IntIDKeeper)
+	if !ok {
+		return fmt.Errorf("the target store cannot keep integer ids (%T)", tx)
+	}
+	k.KeepIntIDs()
+	return nil
+}
+
+// advanceIntIDs runs last: rows the target numbers from now on come after
+// the kept ones.
+func advanceIntIDs(ctx context.Context, _, dst store.Store) (int64, error) {
+	return 0, dst.Update(ctx, func(tx store.Tx) error {
+		if err := keepIntIDs(tx); err != nil {
+			return err
+		}
+		return tx.(store.IntIDKeeper).AdvanceIntIDs(ctx)
 	})
 }
 

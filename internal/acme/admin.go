@@ -71,7 +71,7 @@ func (s *Service) CreateEABKey(ctx context.Context, in EABKeyInput) (*EABKey, er
 	if in.Name = strings.TrimSpace(in.Name); len(in.Name) > 100 {
 		return nil, problem.Invalid("name_invalid", "name is at most 100 characters")
 	}
-	k := &eabKey{OrgID: orgID, Name: in.Name, Reusable: in.Reusable, HMAC: newHMACKey(), CreatedBy: caller.ID}
+	k := &eabKey{OrgID: orgID, Name: in.Name, Reusable: in.Reusable, CreatedBy: caller.ID}
 	if in.Team != "" {
 		tm, err := s.teams.Team(ctx, in.Team)
 		if err != nil {
@@ -97,6 +97,10 @@ func (s *Service) CreateEABKey(ctx context.Context, in EABKeyInput) (*EABKey, er
 	}
 	now := s.now()
 	k.obj = store.ProtocolObject{Kind: kindEAB, ID: store.NewID("eab"), AccountID: orgID, Status: eabActive, CreatedAt: now, UpdatedAt: now}
+	secret := newHMACKey()
+	if err := s.sealEAB(k, secret); err != nil {
+		return nil, err
+	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.InsertProtocolObject(ctx, encode(&k.obj, k)); err != nil {
 			return fmt.Errorf("insert EAB key: %w", err)
@@ -109,7 +113,7 @@ func (s *Service) CreateEABKey(ctx context.Context, in EABKeyInput) (*EABKey, er
 		return nil, err
 	}
 	v := eabView(k)
-	v.HMACKey = b64.EncodeToString(k.HMAC)
+	v.HMACKey = b64.EncodeToString(secret)
 	return &v, nil
 }
 

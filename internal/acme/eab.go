@@ -58,7 +58,11 @@ func (s *Service) verifyEAB(ctx context.Context, d *directory, raw json.RawMessa
 	if o.Status != eabActive {
 		return nil, unauthorized("external account binding key %q has already been used", h.KeyID)
 	}
-	payload, err := jws.Verify(k.HMAC)
+	secret, err := s.eabSecret(k)
+	if err != nil {
+		return nil, internal(err, "opening the EAB key")
+	}
+	payload, err := jws.Verify(secret)
 	if err != nil {
 		return nil, unauthorized("the external account binding MAC does not verify")
 	}
@@ -97,6 +101,12 @@ func (s *Service) bindEAB(ctx context.Context, tx store.Tx, id, accountID string
 		return err
 	}
 	k.Accounts, k.LastUsed = append(k.Accounts, accountID), s.now()
+	if len(k.Sealed) == 0 && len(k.HMAC) > 0 { // stored in clear by an older Signet
+		k.obj = *o
+		if err := s.sealEAB(k, k.HMAC); err != nil {
+			return err
+		}
+	}
 	if !k.Reusable {
 		o.Status = eabUsed
 	}
@@ -108,6 +118,33 @@ func (s *Service) bindEAB(ctx context.Context, tx store.Tx, id, accountID string
 	}
 	return nil
 }
+
+// sealEAB stores secret in k sealed, bound to k's id, and drops any clear copy.
+func (s *Service) sealEAB(k *eabKey, secret []byte) error {
+	if s.secrets == nil {
+		return errors.New("acme: no sealer to protect EAB keys")
+	}
+	sealed, err := s.secrets.SealSecret(secret, eabSealID(k.obj.ID))
+	if err != nil {
+		return fmt.Errorf("seal EAB key: %w", err)
+	}
+	k.Sealed, k.HMAC = sealed, nil
+	return nil
+}
+
+// eabSecret is k's HMAC key in clear.
+func (s *Service) eabSecret(k *eabKey) ([]byte, error) {
+	if len(k.Sealed) == 0 {
+		return k.HMAC, nil
+	}
+	if s.secrets == nil {
+		return nil, errors.New("acme: no sealer to open EAB keys")
+	}
+	return s.secrets.OpenSecret(k.Sealed, eabSealID(k.obj.ID))
+}
+
+// eabSealID binds a sealed EAB key to its record.
+func eabSealID(id string) string { return "acme-eab:" + id }
 
 func newHMACKey() []byte {
 	b := make([]byte, eabKeyBytes)

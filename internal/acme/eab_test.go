@@ -1,7 +1,9 @@
 package acme
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"crypto/elliptic"
 	"encoding/json"
 	"errors"
@@ -12,14 +14,75 @@ import (
 	"github.com/signet-pki/signet/internal/store"
 )
 
+// addEAB stores a sealed EAB key, as CreateEABKey does, and returns it in clear.
 func (e *jwsEnv) addEAB(t *testing.T, id, orgID, profileID, status string) []byte {
 	t.Helper()
-	k := &eabKey{OrgID: orgID, ProfileID: profileID, HMAC: newHMACKey()}
-	o := encode(&store.ProtocolObject{Kind: kindEAB, ID: id, AccountID: orgID, Status: status}, k)
+	k := &eabKey{OrgID: orgID, ProfileID: profileID, obj: store.ProtocolObject{Kind: kindEAB, ID: id, AccountID: orgID, Status: status}}
+	secret := newHMACKey()
+	if err := e.s.sealEAB(k, secret); err != nil {
+		t.Fatal(err)
+	}
+	e.insertEAB(t, k)
+	return secret
+}
+
+func (e *jwsEnv) insertEAB(t *testing.T, k *eabKey) {
+	t.Helper()
+	o := encode(&k.obj, k)
 	if err := e.s.store.Update(context.Background(), func(tx store.Tx) error { return tx.InsertProtocolObject(context.Background(), o) }); err != nil {
 		t.Fatal(err)
 	}
-	return k.HMAC
+}
+
+// TestACMEEABKeysAreSealed: a key is stored sealed, never in clear; a key an
+// older Signet stored in clear still verifies, and is sealed when it binds.
+func TestACMEEABKeysAreSealed(t *testing.T) {
+	e := newJWSEnv(t)
+	ctx := context.Background()
+	stored := func(id string) (*store.ProtocolObject, eabKey) {
+		o, err := e.s.store.GetProtocolObject(ctx, kindEAB, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k eabKey
+		if err := decode(o, &k); err != nil {
+			t.Fatal(err)
+		}
+		return o, k
+	}
+	secret := e.addEAB(t, "eab_sealed", "org_default", "", eabActive)
+	o, k := stored("eab_sealed")
+	if len(k.HMAC) != 0 || len(k.Sealed) == 0 || bytes.Contains(o.Data, secret) ||
+		bytes.Contains(o.Data, []byte(base64.StdEncoding.EncodeToString(secret))) {
+		t.Fatalf("stored key: %s", o.Data)
+	}
+
+	legacy := &eabKey{OrgID: "org_default", HMAC: newHMACKey(),
+		obj: store.ProtocolObject{Kind: kindEAB, ID: "eab_clear", AccountID: "org_default", Status: eabActive}}
+	e.insertEAB(t, legacy)
+	url := testBase + "/new-account"
+	acctJWK := jose.JSONWebKey{Key: mustEC(t, elliptic.P256()).Public()}
+	keyJSON, _ := acctJWK.MarshalJSON()
+	thumb, _ := thumbprint(&acctJWK)
+	for _, c := range []struct {
+		kid string
+		mac []byte
+	}{{"eab_sealed", secret}, {"eab_clear", legacy.HMAC}} {
+		raw := signEAB(t, eabReq{alg: jose.HS256, mac: c.mac, kid: c.kid, url: url, payload: keyJSON})
+		if _, err := e.s.verifyEAB(ctx, e.d, raw, url, thumb); err != nil {
+			t.Fatalf("%s: %v", c.kid, err)
+		}
+	}
+	if err := e.s.store.Update(ctx, func(tx store.Tx) error { return e.s.bindEAB(ctx, tx, "eab_clear", "acct_a") }); err != nil {
+		t.Fatal(err)
+	}
+	if o, k := stored("eab_clear"); len(k.HMAC) != 0 || len(k.Sealed) == 0 || o.Status != eabUsed {
+		t.Fatalf("the key stored in clear, once bound: %s %s", o.Status, o.Data)
+	}
+	k.obj.ID = "eab_clear" // a sealed key opens only under its own id
+	if _, err := e.s.eabSecret(&k); err == nil {
+		t.Fatal("a key sealed for one record opened under another's id")
+	}
 }
 
 type eabReq struct {
@@ -128,9 +191,12 @@ func TestACMEBindEABOnce(t *testing.T) {
 		t.Fatalf("key after binding: %s %+v", o.Status, k)
 	}
 
-	k2 := &eabKey{OrgID: "org_default", HMAC: newHMACKey(), Reusable: true}
-	o2 := encode(&store.ProtocolObject{Kind: kindEAB, ID: "eab_many", AccountID: "org_default", Status: eabActive}, k2)
-	_ = e.s.store.Update(context.Background(), func(tx store.Tx) error { return tx.InsertProtocolObject(context.Background(), o2) })
+	k2 := &eabKey{OrgID: "org_default", Reusable: true,
+		obj: store.ProtocolObject{Kind: kindEAB, ID: "eab_many", AccountID: "org_default", Status: eabActive}}
+	if err := e.s.sealEAB(k2, newHMACKey()); err != nil {
+		t.Fatal(err)
+	}
+	e.insertEAB(t, k2)
 	for _, a := range []string{"acct_1", "acct_2", "acct_3"} {
 		if err := bind("eab_many", a); err != nil {
 			t.Fatalf("reusable key, %s: %v", a, err)

@@ -18,6 +18,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/signet-pki/signet/internal/profile"
+	"github.com/signet-pki/signet/internal/keystore"
 	"github.com/signet-pki/signet/internal/store"
 )
 
@@ -35,7 +36,11 @@ type jwsEnv struct {
 func newJWSEnv(t *testing.T) *jwsEnv {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s, err := New(Deps{Store: newMemStore()}, Config{Now: clk.now})
+	sealer, err := keystore.NewSealer([]byte("a passphrase for the tests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Deps{Store: newMemStore(), Secrets: sealer}, Config{Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}

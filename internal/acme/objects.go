@@ -109,7 +109,11 @@ type eabKey struct {
 	TeamID    string    `json:"team_id,omitempty"`
 	ProfileID string    `json:"profile_id,omitempty"` // "" = any ACME profile of the organization
 	Name      string    `json:"name,omitempty"`
-	HMAC      []byte    `json:"hmac"`
+	// Sealed is the HMAC key sealed with Deps.Secrets. HMAC holds it in
+	// clear only in records written before keys were sealed; binding an
+	// account seals such a key (eabSecret, bindEAB).
+	Sealed    []byte    `json:"sealed,omitempty"`
+	HMAC      []byte    `json:"hmac,omitempty"`
 	Reusable  bool      `json:"reusable,omitempty"`
 	CreatedBy string    `json:"created_by"`
 	Accounts  []string  `json:"accounts,omitempty"` // bound through it

@@ -99,6 +99,14 @@ type Deps struct {
 	Profiles Profiles
 	CAs      CAs
 	Teams    Teams
+	// Secrets seals EAB keys at rest (the CA key sealer).
+	Secrets Secrets
+}
+
+// Secrets seals and opens secrets Signet must read back, bound to an id.
+type Secrets interface {
+	SealSecret(secret []byte, id string) ([]byte, error)
+	OpenSecret(sealed []byte, id string) ([]byte, error)
 }
 
 // Service is the ACME server: an http.Handler for /acme/, and the EAB key
@@ -109,6 +117,7 @@ type Service struct {
 	profiles  Profiles
 	cas       CAs
 	teams     Teams
+	secrets   Secrets
 	cfg       Config
 	log       *slog.Logger
 	now       func() time.Time
@@ -136,7 +145,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{store: d.Store, issuance: d.Issuance, profiles: d.Profiles, cas: d.CAs, teams: d.Teams,
-		cfg: cfg, log: cfg.Logger, now: cfg.Now, validator: v,
+		secrets: d.Secrets, cfg: cfg, log: cfg.Logger, now: cfg.Now, validator: v,
 		nonces: newNonces(d.Store, cfg.Now, cfg.NonceLifetime)}
 	s.nonces.sweep = sweepExpired
 	s.mux = s.routes()

@@ -130,7 +130,7 @@ func (a *App) wire(ctx context.Context, sealer *keystore.Sealer) error {
 	a.Domains.SetMailer(a.Notify) // email DCV goes through the notification relay
 	a.Discovery = discovery.NewService(a.Store, a.Issuance, discovery.Config{Allowed: allowed, Now: a.now,
 		Prober: &discovery.Prober{Roots: a.trustAnchors, Now: a.now}})
-	acmeSvc, err := a.acmeService()
+	acmeSvc, err := a.acmeService(sealer)
 	if err != nil {
 		return fmt.Errorf("ACME: %w", err)
 	}

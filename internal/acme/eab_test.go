@@ -3,8 +3,8 @@ package acme
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"crypto/elliptic"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"testing"

@@ -17,8 +17,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/signet-pki/signet/internal/profile"
 	"github.com/signet-pki/signet/internal/keystore"
+	"github.com/signet-pki/signet/internal/profile"
 	"github.com/signet-pki/signet/internal/store"
 )
 

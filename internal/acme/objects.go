@@ -105,10 +105,10 @@ type authz struct {
 // eabKey is an external account binding key: an HMAC key bound to an
 // organization (and optionally a team and a profile).
 type eabKey struct {
-	OrgID     string    `json:"org_id"`
-	TeamID    string    `json:"team_id,omitempty"`
-	ProfileID string    `json:"profile_id,omitempty"` // "" = any ACME profile of the organization
-	Name      string    `json:"name,omitempty"`
+	OrgID     string `json:"org_id"`
+	TeamID    string `json:"team_id,omitempty"`
+	ProfileID string `json:"profile_id,omitempty"` // "" = any ACME profile of the organization
+	Name      string `json:"name,omitempty"`
 	// Sealed is the HMAC key sealed with Deps.Secrets. HMAC holds it in
 	// clear only in records written before keys were sealed; binding an
 	// account seals such a key (eabSecret, bindEAB).

@@ -106,9 +106,20 @@ func TestLoginLockoutAuditAndNoSecretsInLogs(t *testing.T) {
 	e.Must(t, 200, "PATCH", "/api/v1/users/carol", admin, map[string]any{"password": newPassword})
 	login(password, 401)
 	token2 := login(newPassword, 201)["token"].(string)
-	// Disabling the user stops its sessions at once.
+	// Disabling the user ends its sessions: enabling it again does not bring
+	// them back, it logs in anew.
 	e.Must(t, 200, "PATCH", "/api/v1/users/carol", admin, map[string]any{"disabled": true})
 	e.Must(t, 401, "GET", "/api/v1/me", token2, nil)
+	e.Must(t, 200, "PATCH", "/api/v1/users/carol", admin, map[string]any{"disabled": false})
+	e.Must(t, 401, "GET", "/api/v1/me", token2, nil)
+	e.Must(t, 200, "GET", "/api/v1/me", login(newPassword, 201)["token"].(string), nil)
+	// A service account's API keys are not sessions: they resume with it.
+	sa := e.Must(t, 201, "POST", "/api/v1/service-accounts", admin, map[string]any{"name": "deployer", "roles": []string{"requester"}}).Map(t)
+	saKey := e.Must(t, 201, "POST", "/api/v1/api-keys", admin, map[string]any{"name": "ci", "principal_id": sa["id"]}).Map(t)["key"].(string)
+	e.Must(t, 200, "PATCH", "/api/v1/service-accounts/deployer", admin, map[string]any{"disabled": true})
+	e.Must(t, 401, "GET", "/api/v1/me", saKey, nil)
+	e.Must(t, 200, "PATCH", "/api/v1/service-accounts/deployer", admin, map[string]any{"disabled": false})
+	e.Must(t, 200, "GET", "/api/v1/me", saKey, nil)
 
 	events := e.Must(t, 200, "GET", "/api/v1/audit-events?action=auth.login&limit=100", admin, nil).Map(t)["items"].([]any)
 	failures, lockedMsg := 0, false

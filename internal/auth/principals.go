@@ -2,7 +2,9 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/signet-pki/signet/internal/problem"
 	"github.com/signet-pki/signet/internal/store"
@@ -199,11 +201,48 @@ func (d *Directory) UpdatePrincipal(ctx context.Context, ref string, ch Principa
 		if err := tx.UpdatePrincipal(ctx, p); err != nil {
 			return notFound(err, "principal_not_found", "no principal %q", ref)
 		}
+		if ch.Disabled != nil && *ch.Disabled {
+			n, err := endSessions(ctx, tx, p, d.now())
+			if err != nil {
+				return err
+			}
+			details["sessions_ended"] = n
+		}
 		tx.AppendAudit(caller.Event(d.now(), p.OrgID, "principal.update", p.Kind, p.ID, details))
 		return nil
 	})
 	d.changed()
 	return p, err
+}
+
+// endSessions revokes p's unexpired login sessions: disabling a user ends
+// them, so that enabling it again does not bring back whoever was logged
+// in. API keys are kept: a service account re-enabled resumes with its keys.
+func endSessions(ctx context.Context, tx store.Tx, p *store.Principal, now time.Time) (int, error) {
+	var n int
+	q := store.ListQuery{OrgID: p.OrgID, Limit: 500}
+	for {
+		keys, next, err := tx.ListAPIKeys(ctx, q)
+		if err != nil {
+			return n, fmt.Errorf("list sessions of %s: %w", p.ID, err)
+		}
+		for i := range keys {
+			k := &keys[i]
+			if k.PrincipalID != p.ID || k.Name != sessionKeyName || k.RevokedAt != nil ||
+				(k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)) {
+				continue
+			}
+			k.RevokedAt = &now
+			if err := tx.UpdateAPIKey(ctx, k); err != nil {
+				return n, fmt.Errorf("end session %s: %w", k.ID, err)
+			}
+			n++
+		}
+		if next == "" {
+			return n, nil
+		}
+		q.Cursor = next
+	}
 }
 
 // DeletePrincipal removes a principal; its keys stop working at once

@@ -265,6 +265,9 @@ func (r reader) countCertificates(ctx context.Context, q querier, cq store.Certi
 		if n, ok, err := statsCount(ctx, q, cq); ok || err != nil {
 			return n, err
 		}
+		if n, ok, err := expiringCount(ctx, q, cq); ok || err != nil {
+			return n, err
+		}
 	}
 	w := whereOf(filters)
 	cond, args := w.sql()

@@ -135,6 +135,29 @@ func (p *searchPlan) pageSQL(cur *certCursor, limit int) (string, []any) {
 		JOIN certificate_blobs b ON b.cert_id = p.int_id` + p.sort.orderBy("p.k", "p.int_id"), args
 }
 
+// expiringCount answers the total of active certificates in a NotAfter
+// range, when that is the only filter (the dashboard's weekly expiry
+// timeline, "expiring within N days"): whole days from the stats, the
+// partial days at the edges from the index, instead of counting every
+// entry in the range (~77,000 a week at a million certificates).
+func expiringCount(ctx context.Context, q querier, cq store.CertificateQuery) (int64, bool, error) {
+	before, after := cq.ExpiresBefore, cq.ExpiresAfter
+	other := cq
+	other.ExpiresBefore, other.ExpiresAfter = nil, nil
+	if !onlyStatusAndCA(other) || other.CAID != "" || len(cq.Statuses) != 1 || cq.Statuses[0] != store.CertActive || before == nil {
+		return 0, false, nil
+	}
+	lo, hi := cq.Now.UnixMicro()+1, before.UnixMicro() // "active" is also not yet expired
+	if after != nil {
+		lo = max(lo, after.UnixMicro())
+	}
+	if lo >= hi {
+		return 0, true, nil
+	}
+	n, err := activeCounter{ctx: ctx, q: q}.count(lo, hi)
+	return n, true, err
+}
+
 // statsCount answers a total from certificate_stats when the only filters
 // are statuses and a CA (not both a CA and a derived status, which the
 // stats cannot split): the unfiltered listing, status tabs, per-CA totals.

@@ -200,6 +200,9 @@ func (p *searchPlan) count(ctx context.Context, q querier, cq store.CertificateQ
 	if n, ok, err := statsCount(ctx, q, cq); ok || err != nil {
 		return n, err
 	}
+	if n, ok, err := expiringCount(ctx, q, cq); ok || err != nil {
+		return n, err
+	}
 	var query string
 	var args []any
 	switch {
@@ -264,6 +267,28 @@ func statsCount(ctx context.Context, q querier, cq store.CertificateQuery) (int6
 		return n + expired, true, nil
 	}
 	return n + activeTotal(counts) - expired, true, nil
+}
+
+// expiringCount answers the total of active certificates in a NotAfter
+// range, when that is the only filter (the dashboard's weekly expiry
+// timeline, "expiring within N days"): whole days from the stats, the
+// partial days at the edges from the index, instead of counting every
+// entry in the range (~77,000 a week at a million certificates).
+func expiringCount(ctx context.Context, q querier, cq store.CertificateQuery) (int64, bool, error) {
+	other := cq
+	other.Statuses, other.ExpiresAfter, other.ExpiresBefore = nil, nil, nil
+	if !isUnfiltered(other) || len(cq.Statuses) != 1 || cq.Statuses[0] != store.CertActive || cq.ExpiresBefore == nil {
+		return 0, false, nil
+	}
+	lo, hi := toDB(cq.Now)+1, toDB(*cq.ExpiresBefore) // "active" is also not yet expired
+	if cq.ExpiresAfter != nil {
+		lo = max(lo, toDB(*cq.ExpiresAfter))
+	}
+	if lo >= hi {
+		return 0, true, nil
+	}
+	n, err := activeCounter{ctx: ctx, q: q}.count(lo, hi)
+	return n, true, err
 }
 
 func activeTotal(counts map[[2]string]int64) int64 {

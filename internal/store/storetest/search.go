@@ -105,6 +105,9 @@ func statusCase(sts ...string) searchCase {
 
 func searchCases(certs []store.Certificate) []searchCase {
 	in5d, sample := at(5*day), certs[17]
+	// Not on day boundaries, so that a total from day-by-day stats needs its
+	// edges counted exactly: [in30h, in9d) holds partial days at both ends.
+	in30h, in9d := at(30*time.Hour), at(9*day+5*time.Hour)
 	contains := func(s string) func(*store.Certificate) bool {
 		return func(c *store.Certificate) bool {
 			return anyName(c, func(n string) bool { return strings.Contains(n, strings.ToLower(s)) })
@@ -147,6 +150,14 @@ func searchCases(certs []store.Certificate) []searchCase {
 		{"expires after", store.CertificateQuery{ExpiresAfter: &in5d}, func(c *store.Certificate) bool { return !c.NotAfter.Before(in5d) }},
 		{"expiring within 5 days", store.CertificateQuery{Statuses: []string{store.CertActive}, ExpiresBefore: &in5d},
 			func(c *store.Certificate) bool { return isStatus(c, store.CertActive) && c.NotAfter.Before(in5d) }},
+		{"active, expiring in a range", store.CertificateQuery{Statuses: []string{store.CertActive}, ExpiresAfter: &in30h, ExpiresBefore: &in9d},
+			func(c *store.Certificate) bool {
+				return isStatus(c, store.CertActive) && !c.NotAfter.Before(in30h) && c.NotAfter.Before(in9d)
+			}},
+		{"active, expiring in a past range", store.CertificateQuery{Statuses: []string{store.CertActive}, ExpiresBefore: &in30h,
+			ExpiresAfter: ptr(at(-3 * day))}, func(c *store.Certificate) bool {
+			return isStatus(c, store.CertActive) && c.NotAfter.Before(in30h)
+		}},
 		{"combined", store.CertificateQuery{CAID: "ca_a", Owner: "owner-2", Statuses: []string{store.CertActive, store.CertRevoked}, Contains: "example"},
 			func(c *store.Certificate) bool {
 				return c.CAID == "ca_a" && c.Owner == "owner-2" && (isStatus(c, store.CertActive) || isStatus(c, store.CertRevoked))

@@ -166,8 +166,10 @@ func (u *UI) timeline(r *http.Request) ([]bar, error) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			// Only the total is shown; sorting by expiry makes the one row
+			// read the first of the range (newest-first would walk to it).
 			page, err := u.d.Inventory.Search(r.Context(), store.CertificateQuery{Statuses: []string{store.CertActive},
-				ExpiresAfter: &from, ExpiresBefore: &to, Limit: 1, WithTotal: true})
+				ExpiresAfter: &from, ExpiresBefore: &to, Sort: "not_after", Limit: 1, WithTotal: true})
 			if err != nil {
 				errs[i] = err
 				return

@@ -153,9 +153,18 @@ func (p *searchPlan) from() string {
 }
 
 // where joins the driver's set form with every other filter's row form.
+// Reading certificates_by_expiry, it starts with the intersection of the
+// filters' NotAfter ranges: SQLite bounds an index range by one of several
+// terms on its column, and "active" (not_after > now) next to "expiring
+// from next month" would otherwise read the whole month in between.
 func (p *searchPlan) where(extra string, extraArgs ...any) (string, []any) {
 	var conds []string
 	var args []any
+	if p.driver == byExpiry || (p.driver == walk && p.sort.index == "certificates_by_expiry") {
+		if lo, hi, ok := p.expiryRange(); ok {
+			conds, args = append(conds, "c.not_after >= ? AND c.not_after < ?"), append(args, lo, hi)
+		}
+	}
 	for i, f := range p.filters {
 		if i == p.driver {
 			conds, args = append(conds, f.set), append(args, f.setArgs...)

@@ -152,3 +152,34 @@ func ProfileOfCA(ctx context.Context, profiles ProfileLister, caID, method strin
 		cursor = next
 	}
 }
+
+// Mux is an http.ServeMux that remembers the patterns registered on it: a
+// compatibility API lists its routes with it (Patterns), so that tests can
+// drive every one of them.
+type Mux struct {
+	http.ServeMux
+	patterns []string
+}
+
+// Handle registers h for pattern.
+func (m *Mux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// HandleFunc registers fn for pattern.
+func (m *Mux) HandleFunc(pattern string, fn func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(fn))
+}
+
+// Patterns are the method-qualified patterns registered, in order; the
+// catch-all "/" (the API's own not-found answer) is left out.
+func (m *Mux) Patterns() []string {
+	out := make([]string, 0, len(m.patterns))
+	for _, p := range m.patterns {
+		if strings.Contains(p, " ") {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"sort"
+	"strings"
 )
 
 // compatMethods are the methods the vendors' APIs use.
@@ -27,6 +28,24 @@ func (a *API) compatRoutes() []route {
 		}
 	}
 	return rs
+}
+
+// CompatRoutes lists "METHOD /compat/{name}/path" for every route of the
+// compatibility APIs that list theirs, for tests that drive them all.
+func (a *API) CompatRoutes() []string {
+	var out []string
+	for name, h := range a.svc.Compat {
+		lister, ok := h.(interface{ Patterns() []string })
+		if !ok {
+			continue
+		}
+		for _, p := range lister.Patterns() {
+			method, path, _ := strings.Cut(p, " ")
+			out = append(out, method+" /compat/"+name+path)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Standalone serves one compatibility API at the root of its own listener,

@@ -25,6 +25,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
+	"github.com/signet-pki/signet/internal/compat"
 	"github.com/signet-pki/signet/internal/ca"
 	"github.com/signet-pki/signet/internal/inventory"
 	"github.com/signet-pki/signet/internal/issuance"
@@ -72,7 +73,7 @@ type Deps struct {
 // Handler serves the mPKI API from the root ("/mpki/api/v1/...").
 type Handler struct {
 	d     Deps
-	mux   *http.ServeMux
+	mux   *compat.Mux
 	tries *attempts // wrong enrollment codes per principal
 }
 
@@ -88,7 +89,7 @@ func New(d Deps) *Handler {
 	if d.Now == nil {
 		d.Now = func() time.Time { return time.Now().UTC() }
 	}
-	h := &Handler{d: d, mux: http.NewServeMux(), tries: newAttempts()}
+	h := &Handler{d: d, mux: &compat.Mux{}, tries: newAttempts()}
 	h.routes()
 	return h
 }
@@ -159,6 +160,9 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 // ServeHTTP serves the vendor paths.
+// Patterns lists the API's routes (method and path), for tests that drive them all.
+func (h *Handler) Patterns() []string { return h.mux.Patterns() }
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }

@@ -83,7 +83,7 @@ type Deps struct {
 // Handler is the Infisical API, served from the root ("/api/...").
 type Handler struct {
 	d    Deps
-	mux  *http.ServeMux
+	mux  *compat.Mux
 	gate compat.Gate
 }
 
@@ -95,7 +95,7 @@ func New(d Deps) *Handler {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{d: d, mux: http.NewServeMux()}
+	h := &Handler{d: d, mux: &compat.Mux{}}
 	h.gate = compat.Gate{MaxBody: maxBody, Authenticate: h.authenticate, Fail: h.fail, Audit: d.Audit, Logger: d.Logger}
 	public := func(pattern string, fn compat.HandlerFunc) { h.mux.HandleFunc(pattern, h.gate.Serve(fn, false)) }
 	authed := func(pattern string, fn compat.HandlerFunc) { h.mux.HandleFunc(pattern, h.gate.Serve(fn, true)) }
@@ -121,6 +121,9 @@ func New(d Deps) *Handler {
 }
 
 // ServeHTTP implements http.Handler.
+// Patterns lists the API's routes (method and path), for tests that drive them all.
+func (h *Handler) Patterns() []string { return h.mux.Patterns() }
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // authenticate takes an access token (or any Signet API key) as a bearer.

@@ -95,7 +95,7 @@ type Deps struct {
 // Handler is the Notary API, served from the root ("/api/v1/...", "/login").
 type Handler struct {
 	d    Deps
-	mux  *http.ServeMux
+	mux  *compat.Mux
 	gate compat.Gate
 }
 
@@ -110,7 +110,7 @@ func New(d Deps) *Handler {
 	if d.Version == "" {
 		d.Version = "signet"
 	}
-	h := &Handler{d: d, mux: http.NewServeMux()}
+	h := &Handler{d: d, mux: &compat.Mux{}}
 	h.gate = compat.Gate{MaxBody: maxBody, Authenticate: h.authenticate, Fail: h.fail, Audit: d.Audit, Logger: d.Logger}
 	h.routes()
 	return h
@@ -159,6 +159,9 @@ func (h *Handler) otherMethod(r *http.Request) bool {
 }
 
 // ServeHTTP implements http.Handler.
+// Patterns lists the API's routes (method and path), for tests that drive them all.
+func (h *Handler) Patterns() []string { return h.mux.Patterns() }
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // authenticate accepts the session token (or a Signet API key) from the

@@ -26,6 +26,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
+	"github.com/signet-pki/signet/internal/compat"
 	"github.com/signet-pki/signet/internal/domain"
 	"github.com/signet-pki/signet/internal/inventory"
 	"github.com/signet-pki/signet/internal/issuance"
@@ -63,7 +64,7 @@ type Deps struct {
 type Handler struct {
 	d   Deps
 	log *slog.Logger
-	mux *http.ServeMux
+	mux *compat.Mux
 
 	mu       sync.Mutex
 	sessions map[[32]byte]session // password logins, see passwordPrincipal
@@ -83,7 +84,7 @@ func New(d Deps) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{d: d, log: log, mux: http.NewServeMux(), sessions: map[[32]byte]session{}}
+	h := &Handler{d: d, log: log, mux: &compat.Mux{}, sessions: map[[32]byte]session{}}
 	h.routes()
 	return h
 }
@@ -150,6 +151,9 @@ func (h *Handler) recordRefusal(r *http.Request, c *call, err error) {
 }
 
 // ServeHTTP serves the vendor paths; /private/... is the certificate-login variant.
+// Patterns lists the API's routes (method and path), for tests that drive them all.
+func (h *Handler) Patterns() []string { return h.mux.Patterns() }
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/private/"); ok {
 		r2 := r.Clone(context.WithValue(r.Context(), privateKey{}, true))

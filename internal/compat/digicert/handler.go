@@ -25,8 +25,8 @@ import (
 
 	"github.com/signet-pki/signet/internal/audit"
 	"github.com/signet-pki/signet/internal/auth"
-	"github.com/signet-pki/signet/internal/compat"
 	"github.com/signet-pki/signet/internal/ca"
+	"github.com/signet-pki/signet/internal/compat"
 	"github.com/signet-pki/signet/internal/inventory"
 	"github.com/signet-pki/signet/internal/issuance"
 	"github.com/signet-pki/signet/internal/problem"

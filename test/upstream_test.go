@@ -363,6 +363,42 @@ func TestUpstreamStepCADownThenBack(t *testing.T) {
 	}
 }
 
+// TestUpstreamStepCAWrongKeyThenFixed: a connector holding another
+// provisioner key gets step-ca's 401, which is the connector's
+// configuration, not this request's fault: the request waits as
+// pending_upstream with the reason, and completes once an admin puts the
+// right key in (decision 33). A 403-class refusal of the request itself
+// still fails it (TestUpstreamStepCADownThenBack's over-long validity).
+func TestUpstreamStepCAWrongKeyThenFixed(t *testing.T) {
+	sca := newStepCA(t)
+	sca.start(t)
+	e := externalEnv(t, sca)
+	right := sca.connectorBody("step")["secrets"]
+	other := newStepCA(t) // a provisioner key step-ca does not know
+	e.Must(t, 200, "PATCH", "/api/v1/connectors/step", admin, map[string]any{"secrets": other.connectorBody("step")["secrets"]})
+
+	_, csr := e.csr(t, "wrongkey", "/CN=wrongkey.upstream.test", "DNS:wrongkey.upstream.test", ecKey...)
+	var got enrolled
+	e.Must(t, 202, "POST", "/api/v1/certificates", admin, map[string]any{"profile": "ext", "csr": csr}).JSON(t, &got)
+	if got.Request.Status != "pending_upstream" || !strings.Contains(got.Request.Reason, "401") ||
+		!strings.Contains(got.Request.Reason, "provisioner") {
+		t.Fatalf("enrolled with a wrong provisioner key: %+v", got.Request)
+	}
+	e.Must(t, 200, "PATCH", "/api/v1/connectors/step", admin, map[string]any{"secrets": right})
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		r := e.Must(t, 200, "GET", "/api/v1/requests/"+got.Request.ID, admin, nil).Map(t)
+		if r["status"] == "issued" {
+			e.Must(t, 200, "GET", "/api/v1/certificates/"+r["certificate_serial"].(string), admin, nil)
+			return
+		}
+		if r["status"] != "pending_upstream" || time.Now().After(deadline) {
+			t.Fatalf("request after the key was fixed: %v", r)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // TestUpstreamPendingThroughCompatAPIs: a client of the DigiCert or Sectigo
 // API enrolling through an external profile while the upstream is down
 // sees the vendor's own "pending" (pickup status, collect -1400), then

@@ -259,10 +259,7 @@ func (c *stepCA) post(ctx context.Context, path string, body, out any) error {
 		if msg == "" {
 			msg = strings.TrimSpace(string(data[:min(len(data), 200)]))
 		}
-		if resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
-			return &RejectedError{Status: resp.StatusCode, Message: msg}
-		}
-		return fmt.Errorf("POST %s: HTTP %d: %s", path, resp.StatusCode, msg)
+		return stepCAError(path, resp.StatusCode, msg)
 	}
 	if out == nil {
 		return nil
@@ -284,4 +281,20 @@ func csrNames(csr *x509.CertificateRequest) []string {
 		out = append(out, u.String())
 	}
 	return out
+}
+
+// stepCAError is the verdict on step-ca's error answer. 401 is what a token
+// it cannot verify gets (a wrong or replaced provisioner key, another
+// audience): the connector's configuration, which an admin fixes, after
+// which waiting requests complete, as with the vendors' 401 (decision 33).
+// 403 and the other 4xx refuse this request (its provisioner's policy or
+// claims, such as too long a validity): retrying cannot change them.
+func stepCAError(path string, status int, msg string) error {
+	switch {
+	case status == http.StatusUnauthorized:
+		return fmt.Errorf("POST %s: HTTP %d: %s (check the connector's provisioner and key)", path, status, msg)
+	case status/100 == 4 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
+		return &RejectedError{Status: status, Message: msg}
+	}
+	return fmt.Errorf("POST %s: HTTP %d: %s", path, status, msg)
 }

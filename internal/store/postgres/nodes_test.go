@@ -252,3 +252,65 @@ func TestInsertDoesNotWaitForAnotherNodesStatements(t *testing.T) {
 	}
 	verifyChain(t, events)
 }
+
+// TestInsertAndUpdateOnOneKeyDoNotHang: node A's Insert function adds an
+// idempotency key and then waits for the audit head, which node B's batch
+// holds while its Update function adds the same key (and so waits for A): a
+// lock cycle only an Insert can enter. PostgreSQL breaks it, the aborted
+// batch retries with the head lock first, and exactly one of the two keeps
+// the key; the other learns it is taken. Nothing hangs and the chain holds.
+func TestInsertAndUpdateOnOneKeyDoNotHang(t *testing.T) {
+	url := NewTestDatabase(t)
+	a, b := openAt(t, url, Options{}), openAt(t, url, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	key := func(by string) *store.Idempotency {
+		return &store.Idempotency{PrincipalID: "p", Key: "k", RequestHash: by, ResultType: "request", ResultID: by}
+	}
+	inserted := make(chan struct{})
+	var once sync.Once
+	var errA, errB error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		errA = a.Insert(ctx, func(tx store.Tx) error {
+			if err := tx.PutIdempotency(ctx, key("a")); err != nil {
+				return err
+			}
+			tx.AppendAudit(store.AuditEvent{Action: "request.create", ObjectID: "a"})
+			once.Do(func() { close(inserted) })
+			time.Sleep(300 * time.Millisecond) // B takes the head and waits for this key meanwhile
+			return nil
+		})
+	})
+	<-inserted
+	wg.Go(func() {
+		errB = b.Update(ctx, func(tx store.Tx) error {
+			if err := tx.PutIdempotency(ctx, key("b")); err != nil {
+				return err
+			}
+			tx.AppendAudit(store.AuditEvent{Action: "request.create", ObjectID: "b"})
+			return nil
+		})
+	})
+	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatal("the two batches hung")
+	}
+	if (errA == nil) == (errB == nil) {
+		t.Fatalf("insert on A: %v, update on B: %v; want exactly one to keep the key", errA, errB)
+	}
+	for _, err := range []error{errA, errB} {
+		if err != nil && !errors.Is(err, store.ErrDuplicate) {
+			t.Errorf("the loser's error: %v, want ErrDuplicate", err)
+		}
+	}
+	got, err := a.GetIdempotency(ctx, "p", "k")
+	if err != nil || (got.ResultID == "a") != (errA == nil) {
+		t.Fatalf("stored key %+v (%v); insert on A: %v", got, err, errA)
+	}
+	events, err := a.ListAuditEvents(ctx, 0, 10)
+	if err != nil || len(events) != 1 {
+		t.Fatalf("events %+v (%v), want the winner's one", events, err)
+	}
+	verifyChain(t, events)
+}

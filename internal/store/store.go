@@ -651,9 +651,18 @@ type IntIDKeeper interface {
 	// KeepIntIDs makes this transaction's Insert* give a row the non-zero
 	// IntID it carries instead of the next number.
 	KeepIntIDs()
-	// AdvanceIntIDs moves every id generator past the largest id stored,
-	// so that rows numbered later never collide with kept ones.
-	AdvanceIntIDs(ctx context.Context) error
+	// AdvanceIntIDs moves every id generator past the largest id stored and
+	// past floors[table], the largest id the source ever gave (see
+	// IntIDHistory): rows numbered later neither collide with kept ones nor
+	// take the id of a row the source deleted.
+	AdvanceIntIDs(ctx context.Context, floors map[string]int64) error
+}
+
+// IntIDHistory is implemented by both backends' stores: per table whose
+// integer ids a copy keeps, the largest id the store has ever given,
+// deleted rows included.
+type IntIDHistory interface {
+	IntIDFloors(ctx context.Context) (map[string]int64, error)
 }
 
 // Store is a whole backend.

@@ -206,3 +206,21 @@ func (s *Store) Ready(ctx context.Context) error {
 	}
 	return nil
 }
+
+// IntIDFloors reports, per table, the largest int_id its identity sequence
+// has given, deleted rows included, or the largest stored if a copy kept
+// larger ones (store.IntIDHistory).
+func (s *Store) IntIDFloors(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, table := range intIDTables {
+		var n int64
+		err := queryOne(ctx, s.pool, func(sc scanner) error { return sc.Scan(&n) },
+			`SELECT greatest(coalesce(pg_sequence_last_value(pg_get_serial_sequence('`+table+`', 'int_id')), 0),
+				coalesce((SELECT max(int_id) FROM `+table+`), 0))`)
+		if err != nil {
+			return nil, mapErr(err, "largest int_id of "+table)
+		}
+		out[table] = n
+	}
+	return out, nil
+}

@@ -67,12 +67,13 @@ func (t *txView) KeepIntIDs() { t.keepIDs = true }
 var intIDTables = []string{"organizations", "teams", "principals", "custom_fields", "api_keys", "cas", "templates",
 	"profiles", "requests", "certificates", "notification_rules"}
 
-// AdvanceIntIDs sets each table's identity sequence to its largest int_id:
-// kept ids did not draw from it.
-func (t *txView) AdvanceIntIDs(ctx context.Context) error {
+// AdvanceIntIDs sets each table's identity sequence to its largest int_id,
+// or the source's largest ever given if that is larger: kept ids did not
+// draw from it.
+func (t *txView) AdvanceIntIDs(ctx context.Context, floors map[string]int64) error {
 	for _, table := range intIDTables {
-		if _, err := t.b.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'int_id'), max(int_id))
-			FROM `+table+` HAVING max(int_id) IS NOT NULL`); err != nil {
+		if _, err := t.b.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'int_id'), n)
+			FROM (SELECT greatest(max(int_id), $1) AS n FROM `+table+`) m WHERE n > 0`, floors[table]); err != nil {
 			return mapErr(err, "advance the int_id sequence of "+table)
 		}
 	}

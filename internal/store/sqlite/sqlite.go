@@ -160,3 +160,26 @@ func (s *Store) Insert(ctx context.Context, fn func(tx store.Tx) error) error {
 func (s *Store) TouchAPIKey(_ context.Context, id string, at time.Time) error {
 	return s.w.touch(id, at)
 }
+
+// intIDTables are the tables whose int_id a copy keeps (store.IntIDKeeper).
+var intIDTables = []string{"organizations", "teams", "principals", "custom_fields", "api_keys", "cas", "templates",
+	"profiles", "requests", "certificates", "notification_rules"}
+
+// IntIDFloors reports each table's largest int_id, and for certificates the
+// largest ever deleted too (store.IntIDHistory).
+func (s *Store) IntIDFloors(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, table := range intIDTables {
+		query := `SELECT coalesce(max(int_id), 0) FROM ` + table
+		if table == "certificates" {
+			query = `SELECT max(coalesce((SELECT max(int_id) FROM certificates), 0),
+				coalesce((SELECT deleted FROM certificate_id_floor), 0))`
+		}
+		var n int64
+		if err := queryOne(ctx, s.reader.q, func(sc scanner) error { return sc.Scan(&n) }, query); err != nil {
+			return nil, mapErr(err, "largest int_id of "+table)
+		}
+		out[table] = n
+	}
+	return out, nil
+}

@@ -38,9 +38,21 @@ var (
 // see store.IntIDKeeper.
 func (t *txView) KeepIntIDs() { t.keepIDs = true }
 
-// AdvanceIntIDs has nothing to do: SQLite numbers a row max(int_id) + 1, so
-// rows inserted after kept ones already come after them.
-func (t *txView) AdvanceIntIDs(context.Context) error { return nil }
+// AdvanceIntIDs raises the certificates' id floor to the source's: SQLite
+// numbers a row max(int_id) + 1, so rows inserted after kept ones already
+// come after them, but only certificate_id_floor keeps the ids of deleted
+// certificates (whose Sectigo sslId a client may hold) from being given
+// again. Other tables reuse a deleted newest id on SQLite anyway.
+func (t *txView) AdvanceIntIDs(ctx context.Context, floors map[string]int64) error {
+	floor := floors["certificates"]
+	if floor <= 0 {
+		return nil
+	}
+	_, err := t.q.ExecContext(ctx, `INSERT INTO certificate_id_floor (one, deleted)
+		SELECT 1, ? WHERE ? > coalesce((SELECT max(int_id) FROM certificates), 0)
+		ON CONFLICT (one) DO UPDATE SET deleted = max(deleted, excluded.deleted)`, floor, floor)
+	return mapErr(err, "raise the certificate id floor")
+}
 
 // keptID is the value an INSERT gives int_id: the row's IntID when the
 // transaction keeps ids, else NULL, which SQLite numbers itself.

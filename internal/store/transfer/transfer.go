@@ -134,13 +134,20 @@ func keepIntIDs(tx store.Tx) error {
 }
 
 // advanceIntIDs runs last: rows the target numbers from now on come after
-// the kept ones.
-func advanceIntIDs(ctx context.Context, _, dst store.Store) (int64, error) {
+// the kept ones, and after any the source gave and then deleted.
+func advanceIntIDs(ctx context.Context, src, dst store.Store) (int64, error) {
+	var floors map[string]int64
+	if h, ok := src.(store.IntIDHistory); ok {
+		var err error
+		if floors, err = h.IntIDFloors(ctx); err != nil {
+			return 0, fmt.Errorf("read the source's id history: %w", err)
+		}
+	}
 	return 0, dst.Update(ctx, func(tx store.Tx) error {
 		if err := keepIntIDs(tx); err != nil {
 			return err
 		}
-		return tx.(store.IntIDKeeper).AdvanceIntIDs(ctx)
+		return tx.(store.IntIDKeeper).AdvanceIntIDs(ctx, floors)
 	})
 }
 

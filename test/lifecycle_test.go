@@ -129,3 +129,39 @@ func TestImportBundleFromAnyIssuer(t *testing.T) {
 		t.Fatalf("garbage import: %s", r.Body)
 	}
 }
+
+// TestImportPKCS7Bundles: a .p7b (what Windows CAs and vendors' download
+// pages give) imports through the API as PEM and through the CLI as DER,
+// both made by openssl; a damaged one is refused with its own code.
+func TestImportPKCS7Bundles(t *testing.T) {
+	e := newEnv(t)
+	var files []string
+	for _, cn := range []string{"p7-a.example.org", "p7-b.example.org", "p7-c.example.org"} {
+		testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+			"-keyout", cn+".key", "-out", cn+".pem", "-subj", "/CN="+cn, "-days", "20", "-addext", "subjectAltName=DNS:"+cn)
+		files = append(files, cn+".pem")
+	}
+	testutil.Openssl(t, e.dir, "crl2pkcs7", "-nocrl", "-certfile", files[0], "-certfile", files[1], "-out", "ab.p7b")
+	testutil.Openssl(t, e.dir, "crl2pkcs7", "-nocrl", "-certfile", files[2], "-outform", "DER", "-out", "c.p7b")
+	p7PEM, err := os.ReadFile(filepath.Join(e.dir, "ab.p7b"))
+	if err != nil || !strings.Contains(string(p7PEM), "BEGIN PKCS7") {
+		t.Fatalf("openssl's .p7b: %v %.80s", err, p7PEM)
+	}
+	m := e.Must(t, 200, "POST", "/api/v1/certificates/import", admin, map[string]any{"pem": string(p7PEM)}).Map(t)
+	if n := len(m["imported"].([]any)); n != 2 {
+		t.Fatalf("imported %d from the PEM .p7b, want 2: %v", n, m)
+	}
+	out, errOut, err := runCLI("--server", e.URL, "--api-key", admin, "cert", "import", filepath.Join(e.dir, "c.p7b"), "-o", "json")
+	if err != nil || !strings.Contains(out, "p7-c.example.org") {
+		t.Fatalf("signet cert import of a DER .p7b: %v\n%s\n%s", err, out, errOut)
+	}
+	list := e.Must(t, 200, "GET", "/api/v1/certificates?source=imported&q=p7-&total=true", admin, nil).Map(t)
+	if list["total"].(float64) != 3 {
+		t.Fatalf("imported certificates: %v", list)
+	}
+	damaged := strings.Replace(string(p7PEM), "\n", "\nAAAA", 3)
+	r := e.Must(t, 400, "POST", "/api/v1/certificates/import", admin, map[string]any{"pem": damaged})
+	if code := r.Map(t)["code"]; code != "pkcs7_malformed" {
+		t.Fatalf("damaged .p7b: %s", r.Body)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/x509"
 	"testing"
+
+	"github.com/smallstep/pkcs7"
 )
 
 func TestParseCertificates(t *testing.T) {
@@ -14,6 +16,8 @@ func TestParseCertificates(t *testing.T) {
 	annotated := bytes.Join([][]byte{[]byte("subject=CN=leaf\n"), leafPEM, []byte("---\nsubject=CN=root\n"), rootPEM, []byte("---\n")}, nil)
 	newline := untilLastByte(t, '\n', func() []byte { return newCert(t, fx.p256, "nl", false, nil, nil).Raw })
 	keyPEM, err := MarshalPrivateKeyPEM(fx.p256)
+	wantCode(t, err, "")
+	p7, err := pkcs7.DegenerateCertificate(append(bytes.Clone(leaf.Raw), root.Raw...)) // a .p7b of both
 	wantCode(t, err, "")
 
 	tests := []struct {
@@ -28,6 +32,9 @@ func TestParseCertificates(t *testing.T) {
 		{"crlf", bytes.ReplaceAll(leafPEM, []byte("\n"), []byte("\r\n")), []*x509.Certificate{leaf}, ""},
 		{"der", root.Raw, []*x509.Certificate{root}, ""},
 		{"der ending in newline", newline, []*x509.Certificate{{Raw: newline}}, ""},
+		{"pkcs7 pem", pemBlock("PKCS7", p7), []*x509.Certificate{leaf, root}, ""},
+		{"pkcs7 der", p7, []*x509.Certificate{leaf, root}, ""},
+		{"pkcs7 and a certificate", append(pemBlock("PKCS7", p7), leafPEM...), []*x509.Certificate{leaf, root, leaf}, ""},
 
 		{"empty", nil, nil, "pem_empty"},
 		{"whitespace", []byte("\n \n"), nil, "pem_empty"},
@@ -43,6 +50,8 @@ func TestParseCertificates(t *testing.T) {
 		{"der trailing byte", append(bytes.Clone(root.Raw), 0), nil, "certificate_malformed"},
 		{"der truncated", root.Raw[:len(root.Raw)-1], nil, "certificate_malformed"},
 		{"der garbage", []byte{0x30, 0xff, 0xff}, nil, "certificate_malformed"},
+		{"pkcs7 garbage", pemBlock("PKCS7", []byte{0x30, 0x03, 0x02, 0x01, 0x01}), nil, "pkcs7_malformed"},
+		{"pkcs7 truncated", pemBlock("PKCS7", p7[:len(p7)-40]), nil, "pkcs7_malformed"},
 		{"too large", bytes.Repeat(leafPEM, MaxPEMBytes/len(leafPEM)+1), nil, "input_too_large"},
 	}
 	for _, tc := range tests {

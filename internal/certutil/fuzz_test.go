@@ -1,9 +1,12 @@
 package certutil
 
 import (
+	"bytes"
 	"crypto/x509"
 	"regexp"
 	"testing"
+
+	"github.com/smallstep/pkcs7"
 
 	"github.com/signet-pki/signet/internal/problem"
 )
@@ -41,6 +44,10 @@ func FuzzParseCertificates(f *testing.F) {
 	f.Add(leaf.Raw)
 	f.Add([]byte("text\n" + string(EncodeCertsPEM(root.Raw)) + "more text\n"))
 	f.Add(pemBlock("PRIVATE KEY", []byte{0x30, 0}))
+	if p7, err := pkcs7.DegenerateCertificate(append(bytes.Clone(leaf.Raw), root.Raw...)); err == nil {
+		f.Add(p7)
+		f.Add(pemBlock("PKCS7", p7))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		certs, err := ParseCertificates(data)
 		wantProblem(t, err)

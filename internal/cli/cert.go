@@ -115,7 +115,7 @@ var importView = view{
 
 func newCertImportCmd(g *globals) *cobra.Command {
 	var owner, password string
-	cmd := &cobra.Command{Use: "import FILE|DIR...", Short: "Import certificates from any issuer: PEM, DER and PKCS#12 files, or whole directories (- for PEM on stdin)",
+	cmd := &cobra.Command{Use: "import FILE|DIR...", Short: "Import certificates from any issuer: PEM, DER, PKCS#7 (.p7b) and PKCS#12 files, or whole directories (- for PEM on stdin)",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			var bundle []byte

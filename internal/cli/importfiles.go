@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/signet-pki/signet/internal/certutil"
 )
 
 // collectCertificates reads certificates from files and directory trees:
@@ -69,10 +71,18 @@ func readCertFile(path, password string, add func([]byte)) []string {
 			if blk == nil {
 				break
 			}
-			if blk.Type == "CERTIFICATE" || blk.Type == "TRUSTED CERTIFICATE" {
+			switch blk.Type {
+			case "CERTIFICATE", "TRUSTED CERTIFICATE":
 				if _, err := x509.ParseCertificate(blk.Bytes); err == nil {
 					add(blk.Bytes)
 					found++
+				}
+			case "PKCS7", "CMS":
+				if certs, err := certutil.PKCS7Certificates(blk.Bytes); err == nil {
+					for _, c := range certs {
+						add(c.Raw)
+						found++
+					}
 				}
 			}
 		}
@@ -83,6 +93,12 @@ func readCertFile(path, password string, add func([]byte)) []string {
 	}
 	if c, err := x509.ParseCertificate(data); err == nil {
 		add(c.Raw)
+		return nil
+	}
+	if certs, err := certutil.PKCS7Certificates(data); err == nil { // a DER .p7b
+		for _, c := range certs {
+			add(c.Raw)
+		}
 		return nil
 	}
 	ext := strings.ToLower(filepath.Ext(path))

@@ -18,7 +18,7 @@ func (a *API) certificateRoutes() []route {
 		{method: "POST", pattern: "/api/v1/certificates", summary: "Enroll: issue from a CSR or a server-generated key (Idempotency-Key supported)", tag: "certificates", handler: a.enroll},
 		{method: "GET", pattern: "/api/v1/certificates", summary: "Search the inventory", tag: "certificates", handler: a.searchCertificates},
 		{method: "GET", pattern: "/api/v1/certificates/summary", summary: "Counts by status, expiry window and CA", tag: "certificates", handler: a.summary},
-		{method: "POST", pattern: "/api/v1/certificates/import", summary: "Import a PEM bundle of certificates from any issuer", tag: "certificates", handler: a.importCertificates},
+		{method: "POST", pattern: "/api/v1/certificates/import", summary: "Import certificates from any issuer: PEM (CERTIFICATE or PKCS7 blocks)", tag: "certificates", handler: a.importCertificates},
 		{method: "GET", pattern: "/api/v1/certificates/{serial}", summary: "Get a certificate by serial", tag: "certificates", handler: a.getCertificate},
 		{method: "PATCH", pattern: "/api/v1/certificates/{serial}", summary: "Change a certificate's owner, labels or custom fields", tag: "certificates", handler: a.updateCertificate},
 		{method: "DELETE", pattern: "/api/v1/certificates/{serial}", summary: "Delete an imported or discovered certificate (204; 409 for one Signet issued)", tag: "certificates", handler: a.deleteCertificate},

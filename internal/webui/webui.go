@@ -125,6 +125,8 @@ func (u *UI) routes() {
 	page("GET "+Prefix+"certificates/{serial}", u.certificate)
 	page("GET "+Prefix+"certificates/{serial}/download", u.download)
 	page("POST "+Prefix+"certificates/{serial}/{action}", u.certificateAction)
+	page("GET "+Prefix+"import", u.importForm)
+	page("POST "+Prefix+"import", u.importCertificates)
 	page("GET "+Prefix+"request", u.requestForm)
 	page("POST "+Prefix+"request", u.submitRequest)
 	page("GET "+Prefix+"requests", u.requests)

@@ -2,6 +2,7 @@ package test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,6 +128,37 @@ func TestImportBundleFromAnyIssuer(t *testing.T) {
 	r := e.Must(t, 400, "POST", "/api/v1/certificates/import", admin, map[string]any{"pem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"})
 	if code := r.Map(t)["code"]; code != "certificate_malformed" {
 		t.Fatalf("garbage import: %s", r.Body)
+	}
+}
+
+// TestImportJavaKeyStore: `signet cert import` reads a JKS made by
+// keytool (a key pair's certificate and a trusted certificate) with the
+// store's password, locally; a wrong password is said, not guessed around.
+func TestImportJavaKeyStore(t *testing.T) {
+	e := newEnv(t)
+	keytool := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("keytool", args...)
+		cmd.Dir = e.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("keytool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	store := []string{"-keystore", "app.jks", "-storetype", "JKS", "-storepass", "changeit"}
+	keytool(append([]string{"-genkeypair", "-alias", "app", "-keyalg", "EC", "-groupname", "secp256r1",
+		"-dname", "CN=jks-app.example.org", "-validity", "30", "-keypass", "changeit"}, store...)...)
+	testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		"-keyout", "ext.key", "-out", "ext.pem", "-subj", "/CN=jks-trusted.example.org", "-days", "30")
+	keytool(append([]string{"-importcert", "-noprompt", "-alias", "partner", "-file", "ext.pem"}, store...)...)
+
+	jks := filepath.Join(e.dir, "app.jks")
+	if _, errOut, err := runCLI("--server", e.URL, "--api-key", admin, "cert", "import", jks, "--password", "wrong-one"); err == nil ||
+		!strings.Contains(errOut+err.Error(), "Java KeyStore this password opens") {
+		t.Fatalf("import with a wrong password: %v\n%s", err, errOut)
+	}
+	out, errOut, err := runCLI("--server", e.URL, "--api-key", admin, "cert", "import", jks, "--password", "changeit", "-o", "json")
+	if err != nil || !strings.Contains(out, "jks-app.example.org") || !strings.Contains(out, "jks-trusted.example.org") {
+		t.Fatalf("import of a JKS: %v\n%s\n%s", err, out, errOut)
 	}
 }
 

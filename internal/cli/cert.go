@@ -115,7 +115,7 @@ var importView = view{
 
 func newCertImportCmd(g *globals) *cobra.Command {
 	var owner, password string
-	cmd := &cobra.Command{Use: "import FILE|DIR...", Short: "Import certificates from any issuer: PEM, DER, PKCS#7 (.p7b) and PKCS#12 files, or whole directories (- for PEM on stdin)",
+	cmd := &cobra.Command{Use: "import FILE|DIR...", Short: "Import certificates from any issuer: PEM, DER, PKCS#7 (.p7b), PKCS#12 and Java KeyStore files, or whole directories (- for PEM on stdin)",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			var bundle []byte
@@ -146,7 +146,8 @@ func newCertImportCmd(g *globals) *cobra.Command {
 			return printImport(cmd, g.output, raw)
 		}}
 	cmd.Flags().StringVar(&owner, "owner", "", "owner of the imported certificates (default: you)")
-	cmd.Flags().StringVar(&password, "pkcs12-password", "", "password of PKCS#12 (.p12/.pfx) files")
+	cmd.Flags().StringVar(&password, "password", "", "password of PKCS#12 (.p12/.pfx) and Java KeyStore (JKS) files, used here: it is never sent")
+	cmd.Flags().StringVar(&password, "pkcs12-password", "", "the same as --password")
 	return cmd
 }
 

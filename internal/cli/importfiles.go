@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	keystore "github.com/pavlo-v-chernykh/keystore-go/v4"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/signet-pki/signet/internal/certutil"
@@ -101,6 +102,9 @@ func readCertFile(path, password string, add func([]byte)) []string {
 		}
 		return nil
 	}
+	if bytes.HasPrefix(data, jksMagic) {
+		return readJKS(path, data, password, add)
+	}
 	ext := strings.ToLower(filepath.Ext(path))
 	if ext == ".p12" || ext == ".pfx" {
 		if _, leaf, cas, err := pkcs12.DecodeChain(data, password); err == nil {
@@ -116,7 +120,38 @@ func readCertFile(path, password string, add func([]byte)) []string {
 			}
 			return nil
 		}
-		return []string{path + ": not a PKCS#12 store this password opens (see --pkcs12-password)"}
+		return []string{path + ": not a PKCS#12 store this password opens (see --password)"}
 	}
 	return nil // not a certificate file: silently ignored in directory walks
+}
+
+// jksMagic starts every Java KeyStore (JKS) file.
+var jksMagic = []byte{0xfe, 0xed, 0xfe, 0xed}
+
+// readJKS adds the certificates of a Java KeyStore: trusted certificate
+// entries and the chains of private key entries (whose keys are not read).
+// The password checks the store's integrity, as keytool does.
+func readJKS(path string, data []byte, password string, add func([]byte)) []string {
+	ks := keystore.New()
+	if err := ks.Load(bytes.NewReader(data), []byte(password)); err != nil {
+		return []string{fmt.Sprintf("%s: not a Java KeyStore this password opens (see --password): %v", path, err)}
+	}
+	var notes []string
+	for _, alias := range ks.Aliases() {
+		var chain []keystore.Certificate
+		if e, err := ks.GetTrustedCertificateEntry(alias); err == nil {
+			chain = []keystore.Certificate{e.Certificate}
+		} else if chain, err = ks.GetPrivateKeyEntryCertificateChain(alias); err != nil {
+			notes = append(notes, fmt.Sprintf("%s: entry %q holds no certificate", path, alias))
+			continue
+		}
+		for _, c := range chain {
+			if _, err := x509.ParseCertificate(c.Content); err != nil {
+				notes = append(notes, fmt.Sprintf("%s: entry %q: %v", path, alias, err))
+				continue
+			}
+			add(c.Content)
+		}
+	}
+	return notes
 }

@@ -151,3 +151,41 @@ func fillParams(pattern, v string) string {
 		pattern = pattern[open+end+1:]
 	}
 }
+
+// TestOrgFilterByIDOrName: a list's ?org= takes an organization's id or
+// its name; a name that names nothing is 404 (a typo must not look like an
+// empty inventory), an unknown id stays a filter (a deleted organization's
+// audit events remain), and a principal of one organization may name only
+// its own, whatever the other exists or not.
+func TestOrgFilterByIDOrName(t *testing.T) {
+	e := newEnv(t)
+	acme := e.Must(t, 201, "POST", "/api/v1/organizations", admin, map[string]any{"name": "acme"}).Map(t)["id"].(string)
+	e.issue(t, admin, "in-default")
+	total := func(key, org string) float64 {
+		return e.Must(t, 200, "GET", "/api/v1/certificates?total=true&org="+org, key, nil).Map(t)["total"].(float64)
+	}
+	if byID, byName := total(admin, "org_default"), total(admin, "default"); byID < 1 || byName != byID {
+		t.Fatalf("default organization by id: %v certificates, by name: %v", byID, byName)
+	}
+	if n := total(admin, "acme"); n != 0 {
+		t.Fatalf("acme by name: %v certificates", n)
+	}
+	for _, path := range []string{"/api/v1/certificates?org=acmee", "/api/v1/profiles?org=acmee", "/api/v1/requests?org=acmee",
+		"/api/v1/audit-events?org=acmee", "/api/v1/certificates/summary?org=acmee", "/api/v1/domains?org=acmee"} {
+		if r := e.Must(t, 404, "GET", path, admin, nil).Map(t); r["code"] != "organization_not_found" {
+			t.Errorf("%s: %v", path, r)
+		}
+	}
+	e.Must(t, 200, "GET", "/api/v1/audit-events?org=org_deletedlongago", admin, nil)
+
+	sa := e.Must(t, 201, "POST", "/api/v1/service-accounts", admin, map[string]any{"org": acme, "name": "acme-auditor", "roles": []string{"auditor"}}).Map(t)
+	key := e.Must(t, 201, "POST", "/api/v1/api-keys", admin, map[string]any{"name": "acme-auditor", "principal_id": sa["id"]}).Map(t)["key"].(string)
+	if total(key, "acme") != 0 || total(key, acme) != 0 {
+		t.Fatal("acme's own auditor could not name acme")
+	}
+	for _, other := range []string{"default", "org_default", "acmee"} {
+		if r := e.Must(t, 403, "GET", "/api/v1/certificates?org="+other, key, nil).Map(t); r["code"] != "other_organization" {
+			t.Errorf("acme's auditor naming %s: %v", other, r)
+		}
+	}
+}

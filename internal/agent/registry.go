@@ -20,6 +20,7 @@ import (
 type RegistryStore interface {
 	ListAgents(ctx context.Context, q store.ListQuery) ([]store.Agent, string, error)
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
+	auth.OrgLookup // a ?org= given by id or name
 }
 
 // Registry records agents' check-ins.
@@ -82,7 +83,7 @@ func (r *Registry) List(ctx context.Context, q store.ListQuery) ([]store.Agent, 
 	if err != nil {
 		return nil, "", err
 	}
-	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
+	if q.OrgID, err = auth.ScopeOrg(ctx, r.store, p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	return r.store.ListAgents(ctx, q)

@@ -30,6 +30,7 @@ type Store interface {
 	SearchAuditEvents(ctx context.Context, q store.AuditQuery) ([]store.AuditEvent, error)
 	GetAuditEvent(ctx context.Context, seq int64) (*store.AuditEvent, error)
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
+	auth.OrgLookup // a ?org= given by id or name
 }
 
 // Service lists, exports and verifies the audit log.
@@ -48,7 +49,7 @@ func (s *Service) List(ctx context.Context, q store.AuditQuery) ([]store.AuditEv
 	if err != nil {
 		return nil, err
 	}
-	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
+	if q.OrgID, err = auth.ScopeOrg(ctx, s.store, p, q.OrgID); err != nil {
 		return nil, err
 	}
 	if q.Limit < 0 || q.Limit > 1000 {

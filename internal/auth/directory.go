@@ -220,6 +220,29 @@ func TargetOrg(ctx context.Context, orgs OrgLookup, p *Principal, requested stri
 	return o.ID, nil
 }
 
+// ScopeOrg is Scope for an organization a caller names by id or name (a
+// list's ?org=): an unknown name is 404 organization_not_found, since a
+// filter that silently matches nothing hides a typo. An unknown id stays a
+// filter for a global caller: records of a deleted organization (its audit
+// events) remain. A principal of one organization may name its own, by id
+// or name; any other gets the 403 Scope gives, whether or not it exists, so
+// names do not leak.
+func ScopeOrg(ctx context.Context, orgs OrgLookup, p *Principal, requested string) (string, error) {
+	if requested == "" || (!p.Global() && requested == p.OrgID) {
+		return Scope(p, requested)
+	}
+	o, err := store.ByRef(ctx, requested, "org", orgs.GetOrganization, orgs.GetOrganizationByName)
+	switch {
+	case err == nil:
+		return Scope(p, o.ID)
+	case !errors.Is(err, store.ErrNotFound):
+		return "", fmt.Errorf("look up organization %q: %w", requested, err)
+	case !p.Global() || strings.HasPrefix(requested, "org_"):
+		return Scope(p, requested)
+	}
+	return "", problem.NotFound("organization_not_found", "no organization %q", requested)
+}
+
 // TargetOrg is the package function over the directory's store.
 func (d *Directory) TargetOrg(ctx context.Context, p *Principal, requested string) (string, error) {
 	return TargetOrg(ctx, d.store, p, requested)

@@ -214,7 +214,7 @@ func (s *Service) List(ctx context.Context, q store.ListQuery) ([]store.CA, stri
 	if err != nil {
 		return nil, "", err
 	}
-	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
+	if q.OrgID, err = auth.ScopeOrg(ctx, s.store, p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListCAs(ctx, q)

@@ -183,7 +183,7 @@ func (s *Service) Endpoints(ctx context.Context, q store.EndpointQuery) ([]store
 	if err != nil {
 		return nil, "", err
 	}
-	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
+	if q.OrgID, err = auth.ScopeOrg(ctx, s.store, p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListEndpoints(ctx, q)

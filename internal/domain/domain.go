@@ -124,6 +124,7 @@ type Store interface {
 	ExportProtocolObjects(ctx context.Context, limit int, cursor string) ([]store.ProtocolObject, string, error)
 	GetTeam(ctx context.Context, id string) (*store.Team, error)
 	Update(ctx context.Context, fn func(tx store.Tx) error) error
+	auth.OrgLookup // an organization given by id or name
 }
 
 // Mailer delivers the email DCV message (internal/notify's SMTP relay).
@@ -284,7 +285,7 @@ func (s *Service) List(ctx context.Context, orgID string) ([]Domain, error) {
 	if err != nil {
 		return nil, err
 	}
-	if orgID, err = auth.Scope(p, orgID); err != nil {
+	if orgID, err = auth.ScopeOrg(ctx, s.store, p, orgID); err != nil {
 		return nil, err
 	}
 	var out []Domain
@@ -350,7 +351,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Domain, error) {
 	if err != nil {
 		return nil, err
 	}
-	if in.OrgID, err = auth.Scope(p, in.OrgID); err != nil {
+	if in.OrgID, err = auth.ScopeOrg(ctx, s.store, p, in.OrgID); err != nil {
 		return nil, err
 	}
 	if in.OrgID == "" {

@@ -17,6 +17,7 @@ import (
 type Store interface {
 	SearchCertificates(ctx context.Context, q store.CertificateQuery) (*store.CertificatePage, error)
 	Summarize(ctx context.Context, now time.Time, orgID string) (*store.Summary, error)
+	auth.OrgLookup // a ?org= given by id or name
 }
 
 // Service is the inventory.
@@ -42,7 +43,7 @@ func (s *Service) Search(ctx context.Context, q store.CertificateQuery) (*store.
 	if err != nil {
 		return nil, err
 	}
-	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
+	if q.OrgID, err = auth.ScopeOrg(ctx, s.store, p, q.OrgID); err != nil {
 		return nil, err
 	}
 	var vs []problem.Violation
@@ -98,7 +99,7 @@ func (s *Service) Summary(ctx context.Context, orgID string) (*store.Summary, er
 	if err != nil {
 		return nil, err
 	}
-	orgID, err = auth.Scope(p, orgID)
+	orgID, err = auth.ScopeOrg(ctx, s.store, p, orgID)
 	if err != nil {
 		return nil, err
 	}

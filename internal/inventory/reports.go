@@ -49,7 +49,7 @@ func (s *Service) Report(ctx context.Context, req ReportRequest) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	orgID, err := auth.Scope(p, req.Org)
+	orgID, err := auth.ScopeOrg(ctx, s.store, p, req.Org)
 	if err != nil {
 		return nil, err
 	}

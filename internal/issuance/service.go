@@ -165,7 +165,7 @@ func (s *Service) ListRequests(ctx context.Context, q store.ListQuery) ([]store.
 	if err != nil {
 		return nil, "", err
 	}
-	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
+	if q.OrgID, err = auth.ScopeOrg(ctx, s.store, p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListRequests(ctx, q)

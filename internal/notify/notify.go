@@ -201,7 +201,7 @@ func (s *Service) Rules(ctx context.Context, q store.ListQuery) ([]store.Notific
 	if err != nil {
 		return nil, "", err
 	}
-	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
+	if q.OrgID, err = auth.ScopeOrg(ctx, s.store, p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	rules, next, err := s.store.ListNotificationRules(ctx, q)
@@ -236,7 +236,7 @@ func (s *Service) Notifications(ctx context.Context, q store.ListQuery) ([]store
 	if err != nil {
 		return nil, "", err
 	}
-	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
+	if q.OrgID, err = auth.ScopeOrg(ctx, s.store, p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListNotifications(ctx, q)

@@ -232,7 +232,7 @@ func (s *Service) ListTemplates(ctx context.Context, q store.ListQuery) ([]Templ
 	if err != nil {
 		return nil, "", err
 	}
-	if q.OrgID, err = auth.Scope(p, q.OrgID); err != nil {
+	if q.OrgID, err = auth.ScopeOrg(ctx, s.store, p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	recs, next, err := s.store.ListTemplates(ctx, q)

@@ -171,7 +171,8 @@ func TestOrgFilterByIDOrName(t *testing.T) {
 		t.Fatalf("acme by name: %v certificates", n)
 	}
 	for _, path := range []string{"/api/v1/certificates?org=acmee", "/api/v1/profiles?org=acmee", "/api/v1/requests?org=acmee",
-		"/api/v1/audit-events?org=acmee", "/api/v1/certificates/summary?org=acmee", "/api/v1/domains?org=acmee"} {
+		"/api/v1/audit-events?org=acmee", "/api/v1/certificates/summary?org=acmee", "/api/v1/domains?org=acmee",
+		"/api/v1/teams?org=acmee", "/api/v1/users?org=acmee", "/api/v1/service-accounts?org=acmee"} {
 		if r := e.Must(t, 404, "GET", path, admin, nil).Map(t); r["code"] != "organization_not_found" {
 			t.Errorf("%s: %v", path, r)
 		}

@@ -307,7 +307,7 @@ func (d *Directory) ListTeams(ctx context.Context, q store.ListQuery) ([]store.T
 	if err != nil {
 		return nil, "", err
 	}
-	if q.OrgID, err = Scope(p, q.OrgID); err != nil {
+	if q.OrgID, err = ScopeOrg(ctx, d.store, p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	return d.store.ListTeams(ctx, q)

@@ -127,7 +127,7 @@ func (d *Directory) ListPrincipals(ctx context.Context, q store.ListQuery) ([]st
 	if err != nil {
 		return nil, "", err
 	}
-	if q.OrgID, err = Scope(p, q.OrgID); err != nil {
+	if q.OrgID, err = ScopeOrg(ctx, d.store, p, q.OrgID); err != nil {
 		return nil, "", err
 	}
 	return d.store.ListPrincipals(ctx, q)

@@ -658,6 +658,11 @@ type IntIDKeeper interface {
 	AdvanceIntIDs(ctx context.Context, floors map[string]int64) error
 }
 
+// IntIDTables are the tables whose integer ids a copy keeps; both backends
+// name them alike.
+var IntIDTables = []string{"organizations", "teams", "principals", "custom_fields", "api_keys", "cas", "templates",
+	"profiles", "requests", "certificates", "notification_rules"}
+
 // IntIDHistory is implemented by both backends' stores: per table whose
 // integer ids a copy keeps, the largest id the store has ever given,
 // deleted rows included.

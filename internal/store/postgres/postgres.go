@@ -212,7 +212,7 @@ func (s *Store) Ready(ctx context.Context) error {
 // larger ones (store.IntIDHistory).
 func (s *Store) IntIDFloors(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
-	for _, table := range intIDTables {
+	for _, table := range store.IntIDTables {
 		var n int64
 		err := queryOne(ctx, s.pool, func(sc scanner) error { return sc.Scan(&n) },
 			`SELECT greatest(coalesce(pg_sequence_last_value(pg_get_serial_sequence('`+table+`', 'int_id')), 0),

@@ -63,15 +63,11 @@ var (
 // see store.IntIDKeeper.
 func (t *txView) KeepIntIDs() { t.keepIDs = true }
 
-// intIDTables are the tables whose int_id an insert may keep.
-var intIDTables = []string{"organizations", "teams", "principals", "custom_fields", "api_keys", "cas", "templates",
-	"profiles", "requests", "certificates", "notification_rules"}
-
 // AdvanceIntIDs sets each table's identity sequence to its largest int_id,
 // or the source's largest ever given if that is larger: kept ids did not
 // draw from it.
 func (t *txView) AdvanceIntIDs(ctx context.Context, floors map[string]int64) error {
-	for _, table := range intIDTables {
+	for _, table := range store.IntIDTables {
 		if _, err := t.b.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'int_id'), n)
 			FROM (SELECT greatest(max(int_id), $1) AS n FROM `+table+`) m WHERE n > 0`, floors[table]); err != nil {
 			return mapErr(err, "advance the int_id sequence of "+table)

@@ -161,15 +161,11 @@ func (s *Store) TouchAPIKey(_ context.Context, id string, at time.Time) error {
 	return s.w.touch(id, at)
 }
 
-// intIDTables are the tables whose int_id a copy keeps (store.IntIDKeeper).
-var intIDTables = []string{"organizations", "teams", "principals", "custom_fields", "api_keys", "cas", "templates",
-	"profiles", "requests", "certificates", "notification_rules"}
-
 // IntIDFloors reports each table's largest int_id, and for certificates the
 // largest ever deleted too (store.IntIDHistory).
 func (s *Store) IntIDFloors(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
-	for _, table := range intIDTables {
+	for _, table := range store.IntIDTables {
 		query := `SELECT coalesce(max(int_id), 0) FROM ` + table
 		if table == "certificates" {
 			query = `SELECT max(coalesce((SELECT max(int_id) FROM certificates), 0),

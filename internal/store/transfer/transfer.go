@@ -56,16 +56,16 @@ func Copy(ctx context.Context, src, dst store.Store) (*Report, error) {
 		{"notifications", copyNotifications},
 		{"agents", copyAgents},
 		{"audit_events", copyAudit},
-		{"", advanceIntIDs},
 	}
 	for _, s := range steps {
 		n, err := s.run(ctx, src, dst)
 		if err != nil {
 			return nil, fmt.Errorf("copy %s: %w", s.kind, err)
 		}
-		if s.kind != "" {
-			r.Counts[s.kind] = n
-		}
+		r.Counts[s.kind] = n
+	}
+	if err := advanceIntIDs(ctx, src, dst); err != nil {
+		return nil, err
 	}
 	r.AuditSeq = r.Counts["audit_events"]
 	return r, nil
@@ -112,7 +112,7 @@ func write[T any](ctx context.Context, dst store.Store, items []T, insert func(t
 		return nil
 	}
 	return dst.Update(ctx, func(tx store.Tx) error {
-		if err := keepIntIDs(tx); err != nil {
+		if _, err := keepIntIDs(tx); err != nil {
 			return err
 		}
 		for i := range items {
@@ -124,31 +124,37 @@ func write[T any](ctx context.Context, dst store.Store, items []T, insert func(t
 	})
 }
 
-func keepIntIDs(tx store.Tx) error {
+// keepIntIDs makes tx keep the integer ids of the rows it inserts.
+func keepIntIDs(tx store.Tx) (store.IntIDKeeper, error) {
 	k, ok := tx.(store.IntIDKeeper)
 	if !ok {
-		return fmt.Errorf("the target store cannot keep integer ids (%T)", tx)
+		return nil, fmt.Errorf("the target store cannot keep integer ids (%T)", tx)
 	}
 	k.KeepIntIDs()
-	return nil
+	return k, nil
 }
 
-// advanceIntIDs runs last: rows the target numbers from now on come after
-// the kept ones, and after any the source gave and then deleted.
-func advanceIntIDs(ctx context.Context, src, dst store.Store) (int64, error) {
+// advanceIntIDs runs after the copy: rows the target numbers from now on
+// come after the kept ones, and after any the source gave and then deleted.
+func advanceIntIDs(ctx context.Context, src, dst store.Store) error {
 	var floors map[string]int64
 	if h, ok := src.(store.IntIDHistory); ok {
 		var err error
 		if floors, err = h.IntIDFloors(ctx); err != nil {
-			return 0, fmt.Errorf("read the source's id history: %w", err)
+			return fmt.Errorf("read the source's id history: %w", err)
 		}
 	}
-	return 0, dst.Update(ctx, func(tx store.Tx) error {
-		if err := keepIntIDs(tx); err != nil {
+	err := dst.Update(ctx, func(tx store.Tx) error {
+		k, err := keepIntIDs(tx)
+		if err != nil {
 			return err
 		}
-		return tx.(store.IntIDKeeper).AdvanceIntIDs(ctx, floors)
+		return k.AdvanceIntIDs(ctx, floors)
 	})
+	if err != nil {
+		return fmt.Errorf("advance the integer ids: %w", err)
+	}
+	return nil
 }
 
 func copyOrganizations(ctx context.Context, src, dst store.Store) (int64, error) {

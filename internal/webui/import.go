@@ -36,7 +36,7 @@ func (u *UI) importForm(w http.ResponseWriter, r *http.Request) error {
 // shows each certificate imported or skipped.
 func (u *UI) importCertificates(w http.ResponseWriter, r *http.Request) error {
 	v := &importView{PEM: strings.TrimSpace(r.PostFormValue("pem")), Owner: strings.TrimSpace(r.PostFormValue("owner"))}
-	data, err := uploadedBytes(r, "file", certutil.MaxPEMBytes)
+	data, err := uploadedBytes(r, "file", "a certificate file", certutil.MaxPEMBytes)
 	if err != nil {
 		return err
 	}
@@ -55,8 +55,8 @@ func (u *UI) importCertificates(w http.ResponseWriter, r *http.Request) error {
 }
 
 // uploadedBytes is a form's file as it is (DER and PKCS#7 are binary), nil
-// when none was chosen.
-func uploadedBytes(r *http.Request, field string, limit int) ([]byte, error) {
+// when none was chosen; what names the file in the error for one over limit.
+func uploadedBytes(r *http.Request, field, what string, limit int) ([]byte, error) {
 	if r.MultipartForm == nil {
 		return nil, nil
 	}
@@ -73,7 +73,7 @@ func uploadedBytes(r *http.Request, field string, limit int) ([]byte, error) {
 		return nil, problem.Invalid("upload_invalid", "the uploaded file could not be read: %v", err)
 	}
 	if len(b) > limit {
-		return nil, problem.New(problem.KindTooLarge, "upload_too_large", "a certificate file is at most %d bytes", limit)
+		return nil, problem.New(problem.KindTooLarge, "upload_too_large", "%s is at most %d bytes", what, limit)
 	}
 	if len(b) == 0 {
 		return nil, nil

@@ -2,9 +2,7 @@ package webui
 
 import (
 	"encoding/base64"
-	"errors"
 	"html/template"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -92,25 +90,8 @@ func (u *UI) requestPage(r *http.Request, f requestForm) (*requestView, error) {
 
 // uploaded returns a small uploaded file's text ("" when none was sent).
 func uploaded(r *http.Request, field string) (string, error) {
-	if r.MultipartForm == nil {
-		return "", nil
-	}
-	f, _, err := r.FormFile(field)
-	if errors.Is(err, http.ErrMissingFile) {
-		return "", nil
-	}
-	if err != nil {
-		return "", problem.Invalid("upload_invalid", "the uploaded file could not be read: %v", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxCSR+1))
-	if err != nil {
-		return "", problem.Invalid("upload_invalid", "the uploaded file could not be read: %v", err)
-	}
-	if len(b) > maxCSR {
-		return "", problem.New(problem.KindTooLarge, "upload_too_large", "a CSR file is at most %d bytes", maxCSR)
-	}
-	return strings.TrimSpace(string(b)), nil
+	b, err := uploadedBytes(r, field, "a CSR file", maxCSR)
+	return strings.TrimSpace(string(b)), err
 }
 
 func (u *UI) submitRequest(w http.ResponseWriter, r *http.Request) error {

@@ -2,7 +2,6 @@ package test
 
 import (
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,16 +30,10 @@ func TestDeleteImportedCertificate(t *testing.T) {
 	}
 }
 
-// selfSigned makes a self-signed certificate for cn with openssl.
+// selfSigned is the PEM of a self-signed certificate for cn and www.cn (opensslCert).
 func (e *env) selfSigned(t *testing.T, cn string) string {
 	t.Helper()
-	testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-		"-keyout", cn+".key", "-out", cn+".pem", "-subj", "/CN="+cn, "-days", "30", "-addext", "subjectAltName=DNS:"+cn+",DNS:www."+cn)
-	b, err := os.ReadFile(filepath.Join(e.dir, cn+".pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return readFile(t, filepath.Join(e.dir, e.opensslCert(t, cn, "/CN="+cn, "-addext", "subjectAltName=DNS:"+cn+",DNS:www."+cn)))
 }
 
 // importPEM imports one certificate as key and returns its serial.

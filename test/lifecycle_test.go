@@ -147,8 +147,7 @@ func TestImportJavaKeyStore(t *testing.T) {
 	store := []string{"-keystore", "app.jks", "-storetype", "JKS", "-storepass", "changeit"}
 	keytool(append([]string{"-genkeypair", "-alias", "app", "-keyalg", "EC", "-groupname", "secp256r1",
 		"-dname", "CN=jks-app.example.org", "-validity", "30", "-keypass", "changeit"}, store...)...)
-	testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-		"-keyout", "ext.key", "-out", "ext.pem", "-subj", "/CN=jks-trusted.example.org", "-days", "30")
+	e.opensslCert(t, "ext", "/CN=jks-trusted.example.org")
 	keytool(append([]string{"-importcert", "-noprompt", "-alias", "partner", "-file", "ext.pem"}, store...)...)
 
 	jks := filepath.Join(e.dir, "app.jks")
@@ -169,9 +168,7 @@ func TestImportPKCS7Bundles(t *testing.T) {
 	e := newEnv(t)
 	var files []string
 	for _, cn := range []string{"p7-a.example.org", "p7-b.example.org", "p7-c.example.org"} {
-		testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-			"-keyout", cn+".key", "-out", cn+".pem", "-subj", "/CN="+cn, "-days", "20", "-addext", "subjectAltName=DNS:"+cn)
-		files = append(files, cn+".pem")
+		files = append(files, e.opensslCert(t, cn, "/CN="+cn, "-addext", "subjectAltName=DNS:"+cn))
 	}
 	testutil.Openssl(t, e.dir, "crl2pkcs7", "-nocrl", "-certfile", files[0], "-certfile", files[1], "-out", "ab.p7b")
 	testutil.Openssl(t, e.dir, "crl2pkcs7", "-nocrl", "-certfile", files[2], "-outform", "DER", "-out", "c.p7b")

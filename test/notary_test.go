@@ -372,8 +372,7 @@ func TestNotaryCertificateRequestLifecycle(t *testing.T) {
 // externalChain signs name's CSR with a throwaway openssl CA and returns leaf + CA PEM.
 func externalChain(t *testing.T, e *env, name string) string {
 	t.Helper()
-	testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-		"-keyout", name+"-ca.key", "-out", name+"-ca.pem", "-subj", "/CN=External Test CA", "-days", "30")
+	e.opensslCert(t, name+"-ca", "/CN=External Test CA")
 	testutil.Openssl(t, e.dir, "x509", "-req", "-in", name+".csr", "-CA", name+"-ca.pem", "-CAkey", name+"-ca.key",
 		"-CAcreateserial", "-out", name+"-ext.pem", "-days", "30")
 	leaf, err := os.ReadFile(filepath.Join(e.dir, name+"-ext.pem"))

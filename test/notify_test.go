@@ -120,30 +120,18 @@ func TestNotificationsExpiryOnceEachAndSignedWebhooks(t *testing.T) {
 		}{Owner: true}}}); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	var hookMu sync.Mutex
-	var secret string
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		hookMu.Lock()
-		defer hookMu.Unlock()
-		if !hmac.Equal([]byte(r.Header.Get(notify.SignatureHeader)), []byte(notify.Sign(secret, body))) {
-			t.Errorf("webhook signature does not verify")
+	hook := newWebhookRecorder(t, func(n int) int {
+		if n == 1 {
+			return http.StatusInternalServerError // the first attempt fails
 		}
-		got = append(got, string(body))
-		if len(got) == 1 {
-			w.WriteHeader(http.StatusInternalServerError) // the first attempt fails
-		}
-	}))
-	t.Cleanup(hook.Close)
+		return http.StatusOK
+	})
 	_, spec, err := svc.CreateRule(ctx, notify.RuleInput{Name: "revocations", Event: "certificate.revoke",
 		Spec: notify.Spec{Webhook: &notify.Webhook{URL: hook.URL}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hookMu.Lock()
-	secret = spec.Webhook.Secret
-	hookMu.Unlock()
+	hook.setSecret(spec.Webhook.Secret)
 
 	tick := func() {
 		t.Helper()
@@ -178,7 +166,7 @@ func TestNotificationsExpiryOnceEachAndSignedWebhooks(t *testing.T) {
 	created := e.Must(t, 201, "POST", "/api/v1/notification-rules", admin, map[string]any{"name": "api", "event": "certificate.issue",
 		"spec": map[string]any{"webhook": map[string]any{"url": hook.URL}}}).Map(t)
 	apiSecret := created["spec"].(map[string]any)["webhook"].(map[string]any)["secret"].(string)
-	if listing := e.Must(t, 200, "GET", "/api/v1/notification-rules", admin, nil); strings.Contains(string(listing.Body), apiSecret) || strings.Contains(string(listing.Body), secret) {
+	if listing := e.Must(t, 200, "GET", "/api/v1/notification-rules", admin, nil); strings.Contains(string(listing.Body), apiSecret) || strings.Contains(string(listing.Body), spec.Webhook.Secret) {
 		t.Fatal("a webhook secret appears in the rule listing")
 	}
 	e.Must(t, 400, "POST", "/api/v1/notification-rules", admin, map[string]any{"name": "bad", "event": "certificate.expiring",
@@ -192,9 +180,7 @@ func TestNotificationsExpiryOnceEachAndSignedWebhooks(t *testing.T) {
 	tick()
 	advance(time.Minute) // past the first retry's backoff
 	tick()
-	hookMu.Lock()
-	calls := append([]string(nil), got...)
-	hookMu.Unlock()
+	calls := hook.bodies()
 	if len(calls) != 2 || calls[0] != calls[1] || !strings.Contains(calls[0], `"event":"certificate.revoke"`) {
 		t.Fatalf("webhook calls: %v", calls)
 	}
@@ -267,4 +253,47 @@ func TestScheduledReportsAndCAExpiry(t *testing.T) {
 	if msgs := sink.messages(); len(msgs) != 4 || !strings.Contains(msgs[2]+msgs[3], "CA signet-root expires") {
 		t.Fatalf("%d mails after a week, want 4:\n%s", len(msgs), strings.Join(msgs, "\n====\n"))
 	}
+}
+
+// webhookRecorder receives Signet's webhooks: it checks each one's
+// signature with the rule's secret (known once the rule exists, hence
+// setSecret) and keeps its body.
+type webhookRecorder struct {
+	*httptest.Server
+	mu     sync.Mutex
+	secret string
+	got    []string
+}
+
+// newWebhookRecorder starts a recorder; status, if set, answers the n-th
+// delivery (from 1), else 200.
+func newWebhookRecorder(t *testing.T, status func(n int) int) *webhookRecorder {
+	h := &webhookRecorder{}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if !hmac.Equal([]byte(r.Header.Get(notify.SignatureHeader)), []byte(notify.Sign(h.secret, body))) {
+			t.Errorf("webhook signature does not verify")
+		}
+		h.got = append(h.got, string(body))
+		if status != nil {
+			w.WriteHeader(status(len(h.got)))
+		}
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+func (h *webhookRecorder) setSecret(s string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.secret = s
+}
+
+// bodies are the deliveries so far, oldest first.
+func (h *webhookRecorder) bodies() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.got...)
 }

@@ -183,6 +183,17 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
+// opensslCert makes a certificate of another issuer with openssl: a
+// self-signed P-256 certificate valid for 30 days, written to e.dir as
+// name.pem (its key as name.key); extra are more `openssl req` arguments,
+// such as an -addext. It returns the certificate's file name.
+func (e *env) opensslCert(t *testing.T, name, subject string, extra ...string) string {
+	t.Helper()
+	testutil.Openssl(t, e.dir, append([]string{"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		"-keyout", name + ".key", "-out", name + ".pem", "-subj", subject, "-days", "30"}, extra...)...)
+	return name + ".pem"
+}
+
 // TestDelegatedOCSPResponder: with ocsp_signing: delegated, responses are
 // signed by a responder certificate the CA issued (id-kp-OCSPSigning,
 // ocsp-nocheck), which openssl accepts and which is in the inventory.

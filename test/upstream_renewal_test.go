@@ -3,13 +3,10 @@ package test
 import (
 	"context"
 	"crypto"
-	"crypto/hmac"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,25 +119,11 @@ func TestUpstreamServerAutoRenewal(t *testing.T) {
 	e.vendorProfiles(t, v)
 
 	// A webhook following certificate.renew, delivered by a notifier of our own.
-	var hookMu sync.Mutex
-	var renewed []string
-	secret := ""
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		hookMu.Lock()
-		defer hookMu.Unlock()
-		if !hmac.Equal([]byte(r.Header.Get(notify.SignatureHeader)), []byte(notify.Sign(secret, body))) {
-			t.Errorf("webhook signature does not verify")
-		}
-		renewed = append(renewed, string(body))
-	}))
-	t.Cleanup(hook.Close)
+	hook := newWebhookRecorder(t, nil)
 	notifier := notify.New(e.App.Store, notify.Config{})
 	rule := e.Must(t, 201, "POST", "/api/v1/notification-rules", admin, map[string]any{"name": "renewals", "event": "certificate.renew",
 		"spec": map[string]any{"webhook": map[string]any{"url": hook.URL}}}).Map(t)
-	hookMu.Lock()
-	secret = rule["spec"].(map[string]any)["webhook"].(map[string]any)["secret"].(string)
-	hookMu.Unlock()
+	hook.setSecret(rule["spec"].(map[string]any)["webhook"].(map[string]any)["secret"].(string))
 
 	keygen := func(profile, cn string, want int) enrolled {
 		t.Helper()
@@ -239,9 +222,7 @@ func TestUpstreamServerAutoRenewal(t *testing.T) {
 		if err := notifier.Tick(auth.WithPrincipal(ctx, auth.System())); err != nil {
 			t.Fatal(err)
 		}
-		hookMu.Lock()
-		got := strings.Join(renewed, "\n")
-		hookMu.Unlock()
+		got := strings.Join(hook.bodies(), "\n")
 		if strings.Contains(got, want[0]) && strings.Contains(got, want[1]) {
 			if strings.Count(got, `"event":"certificate.renew"`) != 2 {
 				t.Fatalf("webhook calls: %s", got)

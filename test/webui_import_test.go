@@ -1,9 +1,6 @@
 package test
 
 import (
-	"bytes"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,9 +19,7 @@ func TestWebUIImportsCertificates(t *testing.T) {
 	e := newUIEnv(t, false)
 	var pems []string
 	for _, cn := range []string{"ui-old-a.example.org", "ui-old-b.example.org"} {
-		testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-			"-keyout", cn+".key", "-out", cn+".pem", "-subj", "/CN="+cn, "-days", "30", "-addext", "subjectAltName=DNS:"+cn)
-		pems = append(pems, cn+".pem")
+		pems = append(pems, e.opensslCert(t, cn, "/CN="+cn, "-addext", "subjectAltName=DNS:"+cn))
 	}
 	testutil.Openssl(t, e.dir, "crl2pkcs7", "-nocrl", "-certfile", pems[0], "-certfile", pems[1], "-outform", "DER", "-out", "both.p7b")
 	p7b, err := os.ReadFile(filepath.Join(e.dir, "both.p7b"))
@@ -39,26 +34,8 @@ func TestWebUIImportsCertificates(t *testing.T) {
 	}
 	token := csrfOf(t, page)
 	post := func(fields map[string]string, file []byte) (*http.Response, string) {
-		var body bytes.Buffer
-		w := multipart.NewWriter(&body)
 		fields["csrf"] = token
-		for k, v := range fields {
-			_ = w.WriteField(k, v)
-		}
-		if file != nil {
-			fw, _ := w.CreateFormFile("file", "both.p7b")
-			_, _ = fw.Write(file)
-		}
-		_ = w.Close()
-		req, _ := http.NewRequest("POST", u.base+"/ui/import", &body)
-		req.Header.Set("Content-Type", w.FormDataContentType())
-		resp, err := u.c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return u.postFile("/ui/import", fields, "file", "both.p7b", file)
 	}
 	resp, page = post(map[string]string{}, p7b)
 	if resp.StatusCode != 200 || !strings.Contains(page, "Imported 2, skipped 0") ||

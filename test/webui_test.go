@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -454,6 +455,34 @@ func (u *uiClient) do(method, path string, form url.Values) (*http.Response, str
 	resp, err := u.c.Do(req)
 	if err != nil {
 		u.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// postFile posts a multipart form, as a browser does for a form with a
+// file input: fields, then file under fileField.
+func (u *uiClient) postFile(path string, fields map[string]string, fileField, fileName string, file []byte) (*http.Response, string) {
+	u.t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, v := range fields {
+		_ = w.WriteField(k, v)
+	}
+	if file != nil {
+		fw, _ := w.CreateFormFile(fileField, fileName)
+		_, _ = fw.Write(file)
+	}
+	_ = w.Close()
+	req, err := http.NewRequest("POST", u.base+path, &body)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	resp, err := u.c.Do(req)
+	if err != nil {
+		u.t.Fatalf("POST %s: %v", path, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -1130,8 +1159,7 @@ func TestWebUIKeepsOrganizationsApart(t *testing.T) {
 // inventory with a notice.
 func TestWebUIBrowserIssuerChoiceAndDelete(t *testing.T) {
 	e := newUIEnv(t, false)
-	testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-		"-keyout", "gone.key", "-out", "gone.pem", "-subj", "/CN=gone.example.net", "-days", "30")
+	e.opensslCert(t, "gone", "/CN=gone.example.net")
 	imp := e.Must(t, 200, "POST", "/api/v1/certificates/import", admin, map[string]any{"pem": readFile(t, filepath.Join(e.dir, "gone.pem"))}).Map(t)
 	serial := imp["imported"].([]any)[0].(map[string]any)["serial"].(string)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -8,8 +8,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"html"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -64,8 +62,7 @@ func TestWebUIInventoryFiltersPagesAndDownloads(t *testing.T) {
 	otherCA := enroll("other", "other.example.com", "")
 	ritas := enroll("tls-server", "rita.example.com", e.principals["rita"])
 	teams := enroll("tls-server", "pay.example.com", team)
-	testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-		"-keyout", "legacy.key", "-out", "legacy.pem", "-subj", "/CN=legacy.example.net", "-days", "30")
+	e.opensslCert(t, "legacy", "/CN=legacy.example.net")
 	imp := e.Must(t, 200, "POST", "/api/v1/certificates/import", admin, map[string]any{"pem": readFile(t, filepath.Join(e.dir, "legacy.pem"))}).Map(t)
 	imported := imp["imported"].([]any)[0].(map[string]any)["serial"].(string)
 	caID := str(e.Must(t, 200, "GET", "/api/v1/cas/other-int", admin, nil).Map(t), "id")
@@ -307,23 +304,8 @@ func TestWebUIRequestWithAnUploadedCSR(t *testing.T) {
 	_, form := u.do("GET", "/ui/request?profile=tls-server", nil)
 	token := csrfOf(t, form)
 	post := func(file []byte) (*http.Response, string) {
-		var body bytes.Buffer
-		w := multipart.NewWriter(&body)
-		for k, v := range map[string]string{"csrf": token, "profile": "tls-server", "mode": "csr", "csr": ""} {
-			_ = w.WriteField(k, v)
-		}
-		fw, _ := w.CreateFormFile("csr_file", "upload.csr")
-		_, _ = fw.Write(file)
-		_ = w.Close()
-		req, _ := http.NewRequest("POST", u.base+"/ui/request", &body)
-		req.Header.Set("Content-Type", w.FormDataContentType())
-		resp, err := u.c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return u.postFile("/ui/request", map[string]string{"csrf": token, "profile": "tls-server", "mode": "csr", "csr": ""},
+			"csr_file", "upload.csr", file)
 	}
 	resp, page := post([]byte(csr))
 	m := regexp.MustCompile(`Serial <code>([0-9a-f]+)</code>`).FindStringSubmatch(page)
@@ -833,8 +815,7 @@ func TestWebUIConnectorsAndExternalProfiles(t *testing.T) {
 // and a forged post is refused, as is a requester's.
 func TestWebUIDeleteImportedCertificate(t *testing.T) {
 	e := newUIEnv(t, false)
-	testutil.Openssl(t, e.dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-		"-keyout", "old.key", "-out", "old.pem", "-subj", "/CN=old.example.net", "-days", "30")
+	e.opensslCert(t, "old", "/CN=old.example.net")
 	imp := e.Must(t, 200, "POST", "/api/v1/certificates/import", admin, map[string]any{"pem": readFile(t, filepath.Join(e.dir, "old.pem"))}).Map(t)
 	imported := imp["imported"].([]any)[0].(map[string]any)["serial"].(string)
 	issued := str(e.Must(t, 201, "POST", "/api/v1/certificates", admin, map[string]any{"profile": "tls-server",
